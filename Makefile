@@ -1,0 +1,63 @@
+# evmjit build. Everything goes into $(BUILD) (default build/).
+#   make            the command-line tool, the EVMC module and every test
+#   make test       build and run the tests of this build (./test.sh runs all variants)
+#   make SAN=address,undefined BUILD=build/asan tests   a sanitizer build of the tests
+# LLVM: llvm-config-NN (NN >= 17, newest first) or LLVM_CONFIG=...; its flags are used only
+# for evmjit_llvm.c and what links it. Without LLVM everything else builds.
+
+CC      ?= cc
+BUILD   ?= build
+OPT     ?= -O2 -g
+SAN     ?=
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wpointer-arith -Wvla -Wformat=2
+CFLAGS  ?=
+SANFLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
+ALLCFLAGS = $(WARN) $(OPT) $(SANFLAGS) -D_GNU_SOURCE -I. $(CFLAGS)
+LDLIBS_CORE := -lpthread -ldl -lm
+# Libraries the tools and tests use (see README: each is a Debian package)
+LDLIBS_HOST := -ljansson -lsecp256k1 -lcrypto -lgmp
+
+# ---- LLVM (optional) ----------------------------------------------------------------------
+LLVM_CONFIG ?= $(shell for v in 22 21 20 19 18 17; do \
+                 command -v llvm-config-$$v >/dev/null 2>&1 && { echo llvm-config-$$v; exit 0; }; done; \
+                 if command -v llvm-config >/dev/null 2>&1 && \
+                    [ "$$(llvm-config --version | cut -d. -f1)" -ge 17 ] 2>/dev/null; then echo llvm-config; fi)
+HAVE_LLVM := $(if $(LLVM_CONFIG),$(if $(wildcard evmjit_llvm.c),1,),)
+
+# ---- sources ------------------------------------------------------------------------------
+HEADER      := evmjit_cache.h
+HOST_SRCS   := $(filter-out examples/evmjit.c examples/evmc_module.c examples/prewarm.c,$(wildcard examples/*.c))
+HOST_HDRS   := $(wildcard examples/*.h)
+TEST_SRCS   := $(filter-out tests/compile_only_b.c,$(wildcard tests/test_*.c))
+TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/compile_only
+
+.PHONY: all tests test clean llvm-status
+all: $(BUILD)/evmjit tests llvm-status
+tests: $(TESTS)
+
+llvm-status:
+ifeq ($(HAVE_LLVM),1)
+	@echo "LLVM: $(LLVM_CONFIG) $$($(LLVM_CONFIG) --version)"
+else
+	@echo "LLVM: not found (install llvm-19-dev or set LLVM_CONFIG); building without the LLVM backend"
+endif
+
+$(BUILD)/evmjit: examples/evmjit.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)
+	$(CC) $(ALLCFLAGS) -o $@ examples/evmjit.c $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
+
+$(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADER) | $(BUILD)/tests
+	$(CC) $(ALLCFLAGS) -o $@ tests/compile_only.c tests/compile_only_b.c $(LDLIBS_CORE)
+
+# Every tests/test_*.c is one program; it may use the example host modules.
+$(BUILD)/tests/%: tests/%.c tests/check.h $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
+	$(CC) $(ALLCFLAGS) -o $@ $< $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
+
+$(BUILD) $(BUILD)/tests:
+	mkdir -p $@
+
+test: all
+	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+
+clean:
+	rm -rf build
