@@ -1085,5 +1085,23 @@ static inline unsigned evmjit__word_byte_length(evmjit_word a) {
     return (unsigned)(256 - z.w[0] + 7) / 8;
 }
 
+/* ==== INTERPRETER (placeholder until the interpreter lands) ==== */
+EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *frame) {
+    (void)frame;
+    return EVMJIT_INTERNAL_ERROR;
+}
+EVMJIT_API evmjit_result evmjit_execute(evmjit_runtime *runtime, const evmjit_host_interface *host,
+                                        evmjit_host_context *host_ctx, evmjit_revision rev,
+                                        const evmjit_message *msg, const uint8_t *code,
+                                        size_t code_size, const evmjit_bytes32 *code_hash) {
+    (void)runtime, (void)host, (void)host_ctx, (void)rev, (void)msg, (void)code, (void)code_size,
+        (void)code_hash;
+    evmjit_result r;
+    memset(&r, 0, sizeof r);
+    r.status_code = EVMJIT_INTERNAL_ERROR;
+    return r;
+}
+/* ==== END INTERPRETER ==== */
+
 #endif /* EVMJIT_CACHE_IMPLEMENTATION_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
