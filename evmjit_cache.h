@@ -437,6 +437,37 @@ struct evmjit_frame {
     void *scratch;                 /* per-frame pooled buffers (interpreter analysis) */
 };
 
+/* Runtime support for compiled code: every builtin has one signature. `args` points at the
+   top of the EVM stack (which grows down: args[0] is the first operand popped, args[1] the
+   second); a builtin that yields a value writes it to args[inputs - 1]. `imm` is the opcode
+   for builtins shared by several opcodes (LOG topics count for LOG). Builtins read and write
+   frame->gas and frame->gas_refund. Indices are part of the evmjit ABI. */
+typedef evmjit_status_code (*evmjit_builtin_fn)(evmjit_frame *frame, evmjit_word *args, int imm);
+
+#define EVMJIT_BUILTINS(X)                                                                    \
+    X(EXP, exp) X(KECCAK256, keccak256) X(MLOAD, mload) X(MSTORE, mstore)                     \
+    X(MSTORE8, mstore8) X(CALLDATACOPY, calldatacopy) X(CODECOPY, codecopy)                   \
+    X(RETURNDATACOPY, returndatacopy) X(MCOPY, mcopy) X(EXTCODECOPY, extcodecopy)             \
+    X(BALANCE, balance) X(EXTCODESIZE, extcodesize) X(EXTCODEHASH, extcodehash)               \
+    X(SELFBALANCE, selfbalance) X(BLOCKHASH, blockhash) X(SLOAD, sload) X(SSTORE, sstore)     \
+    X(TLOAD, tload) X(TSTORE, tstore) X(RETURN, return) X(SELFDESTRUCT, selfdestruct)         \
+    X(DIV, div) X(SDIV, sdiv) X(MOD, mod) X(SMOD, smod) X(ADDMOD, addmod) X(MULMOD, mulmod)   \
+    X(TX_GETTER, tx_getter) X(LOG, log) X(CALL, call) X(CREATE, create)
+
+typedef enum evmjit_builtin_id {
+#define EVMJIT_BUILTIN_ENUM(NAME, name) EVMJIT_BUILTIN_##NAME,
+    EVMJIT_BUILTINS(EVMJIT_BUILTIN_ENUM)
+#undef EVMJIT_BUILTIN_ENUM
+    EVMJIT_BUILTIN_COUNT
+} evmjit_builtin_id;
+
+struct evmjit_builtins {
+    evmjit_builtin_fn fn[EVMJIT_BUILTIN_COUNT];
+};
+
+/* The one table of runtime support functions (static storage). Any thread. */
+EVMJIT_API const evmjit_builtins *evmjit_builtins_table(void);
+
 /* The tier-0 program for any code: interprets frame->code. Any thread. */
 EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *frame);
 
@@ -451,6 +482,11 @@ EVMJIT_API evmjit_result evmjit_execute(evmjit_runtime *runtime, const evmjit_ho
                                         evmjit_host_context *host_ctx, evmjit_revision rev,
                                         const evmjit_message *msg, const uint8_t *code,
                                         size_t code_size, const evmjit_bytes32 *code_hash);
+
+/* Frees the calling thread's pooled frame buffers (EVM stacks, memory, code analysis). They
+   are also freed when the thread exits; call this from a thread that outlives its use of
+   evmjit (for example the main thread before a leak check). Never blocks. */
+EVMJIT_API void evmjit_thread_cleanup(void);
 
 #ifdef __cplusplus
 }
@@ -1085,23 +1121,1162 @@ static inline unsigned evmjit__word_byte_length(evmjit_word a) {
     return (unsigned)(256 - z.w[0] + 7) / 8;
 }
 
-/* ==== INTERPRETER (placeholder until the interpreter lands) ==== */
-EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *frame) {
-    (void)frame;
-    return EVMJIT_INTERNAL_ERROR;
+/* ============================================================================================
+   Runtime support ("builtins") and the interpreter
+   ============================================================================================
+   Everything non-trivial that an opcode does - memory growth and its gas, hashing, copies,
+   storage, the host, calls and creates - is one static function here. The interpreter calls
+   them directly; compiled code calls the same functions through frame->builtins. That single
+   set of functions is why both tiers agree to the last unit of gas.
+
+   Operand convention of every builtin: `args` points at the top of the EVM stack, which grows
+   DOWN in memory, so args[0] is the first operand popped, args[1] the second, and so on. A
+   builtin that produces a value writes it to args[n_inputs - 1], the slot that becomes the
+   new top. Builtins read and write frame->gas and frame->gas_refund; the caller stores its
+   gas counter to the frame before the call and reloads it after. */
+
+#include <threads.h>
+
+#define EVMJIT__MAX_MEMORY 0xffffffffULL /* memory regions past 4 GiB are out of gas */
+#define EVMJIT__CODE_PADDING 33          /* zero bytes after the code: PUSH32 at the end */
+
+/* ---- Per-revision instruction tables ---------------------------------------------------- */
+
+typedef struct evmjit__op_info {
+    int16_t gas;     /* static gas; -1: undefined in this revision */
+    int8_t inputs;   /* stack items required */
+    int8_t growth;   /* items pushed minus popped (max over the instruction) */
+} evmjit__op_info;
+
+static evmjit__op_info evmjit__op_tables[EVMJIT_MAX_REVISION + 1][256];
+static once_flag evmjit__tables_once = ONCE_FLAG_INIT;
+
+static void evmjit__set_op(evmjit__op_info *t, int op, int gas, int in, int out) {
+    t[op].gas = (int16_t)gas;
+    t[op].inputs = (int8_t)in;
+    t[op].growth = (int8_t)(out - in);
 }
+
+/* Builds the 16 tables once: Frontier, then each revision's changes on top of the last. */
+static void evmjit__build_tables(void) {
+    evmjit__op_info *t = evmjit__op_tables[EVMJIT_FRONTIER];
+    for (int op = 0; op < 256; op++) t[op].gas = -1;
+    evmjit__set_op(t, 0x00, 0, 0, 0); /* STOP */
+    evmjit__set_op(t, 0x01, 3, 2, 1);
+    evmjit__set_op(t, 0x02, 5, 2, 1);
+    evmjit__set_op(t, 0x03, 3, 2, 1);
+    for (int op = 0x04; op <= 0x07; op++) evmjit__set_op(t, op, 5, 2, 1);
+    evmjit__set_op(t, 0x08, 8, 3, 1);
+    evmjit__set_op(t, 0x09, 8, 3, 1);
+    evmjit__set_op(t, 0x0a, 10, 2, 1); /* EXP: + per exponent byte */
+    evmjit__set_op(t, 0x0b, 5, 2, 1);
+    for (int op = 0x10; op <= 0x14; op++) evmjit__set_op(t, op, 3, 2, 1);
+    evmjit__set_op(t, 0x15, 3, 1, 1); /* ISZERO */
+    for (int op = 0x16; op <= 0x18; op++) evmjit__set_op(t, op, 3, 2, 1);
+    evmjit__set_op(t, 0x19, 3, 1, 1); /* NOT */
+    evmjit__set_op(t, 0x1a, 3, 2, 1); /* BYTE */
+    evmjit__set_op(t, 0x20, 30, 2, 1); /* KECCAK256 */
+    evmjit__set_op(t, 0x30, 2, 0, 1);  /* ADDRESS */
+    evmjit__set_op(t, 0x31, 20, 1, 1); /* BALANCE */
+    for (int op = 0x32; op <= 0x34; op++) evmjit__set_op(t, op, 2, 0, 1);
+    evmjit__set_op(t, 0x35, 3, 1, 1); /* CALLDATALOAD */
+    evmjit__set_op(t, 0x36, 2, 0, 1);
+    evmjit__set_op(t, 0x37, 3, 3, 0); /* CALLDATACOPY */
+    evmjit__set_op(t, 0x38, 2, 0, 1);
+    evmjit__set_op(t, 0x39, 3, 3, 0); /* CODECOPY */
+    evmjit__set_op(t, 0x3a, 2, 0, 1);
+    evmjit__set_op(t, 0x3b, 20, 1, 1); /* EXTCODESIZE */
+    evmjit__set_op(t, 0x3c, 20, 4, 0); /* EXTCODECOPY */
+    evmjit__set_op(t, 0x40, 20, 1, 1); /* BLOCKHASH */
+    for (int op = 0x41; op <= 0x45; op++) evmjit__set_op(t, op, 2, 0, 1);
+    evmjit__set_op(t, 0x50, 2, 1, 0); /* POP */
+    evmjit__set_op(t, 0x51, 3, 1, 1);
+    evmjit__set_op(t, 0x52, 3, 2, 0);
+    evmjit__set_op(t, 0x53, 3, 2, 0);
+    evmjit__set_op(t, 0x54, 50, 1, 1); /* SLOAD */
+    evmjit__set_op(t, 0x55, 0, 2, 0);  /* SSTORE: all dynamic */
+    evmjit__set_op(t, 0x56, 8, 1, 0);
+    evmjit__set_op(t, 0x57, 10, 2, 0);
+    for (int op = 0x58; op <= 0x5a; op++) evmjit__set_op(t, op, 2, 0, 1);
+    evmjit__set_op(t, 0x5b, 1, 0, 0); /* JUMPDEST */
+    for (int n = 1; n <= 32; n++) evmjit__set_op(t, 0x5f + n, 3, 0, 1);
+    for (int n = 1; n <= 16; n++) evmjit__set_op(t, 0x7f + n, 3, n, n + 1);
+    for (int n = 1; n <= 16; n++) evmjit__set_op(t, 0x8f + n, 3, n + 1, n + 1);
+    for (int n = 0; n <= 4; n++) evmjit__set_op(t, 0xa0 + n, 375 * (n + 1), n + 2, 0);
+    evmjit__set_op(t, 0xf0, 32000, 3, 1); /* CREATE */
+    evmjit__set_op(t, 0xf1, 40, 7, 1);    /* CALL */
+    evmjit__set_op(t, 0xf2, 40, 7, 1);    /* CALLCODE */
+    evmjit__set_op(t, 0xf3, 0, 2, 0);     /* RETURN */
+    evmjit__set_op(t, 0xfe, 0, 0, 0);     /* INVALID */
+    evmjit__set_op(t, 0xff, 0, 1, 0);     /* SELFDESTRUCT */
+
+    for (int rev = 1; rev <= EVMJIT_MAX_REVISION; rev++) {
+        t = evmjit__op_tables[rev];
+        memcpy(t, evmjit__op_tables[rev - 1], sizeof evmjit__op_tables[0]);
+        switch ((evmjit_revision)rev) {
+        case EVMJIT_HOMESTEAD:
+            evmjit__set_op(t, 0xf4, 40, 6, 1); /* DELEGATECALL (EIP-7) */
+            break;
+        case EVMJIT_TANGERINE_WHISTLE: /* EIP-150 repricing */
+            t[0x31].gas = 400;
+            t[0x3b].gas = 700;
+            t[0x3c].gas = 700;
+            t[0x54].gas = 200;
+            t[0xf1].gas = t[0xf2].gas = t[0xf4].gas = 700;
+            t[0xff].gas = 5000;
+            break;
+        case EVMJIT_BYZANTIUM:
+            evmjit__set_op(t, 0x3d, 2, 0, 1);   /* RETURNDATASIZE (EIP-211) */
+            evmjit__set_op(t, 0x3e, 3, 3, 0);   /* RETURNDATACOPY */
+            evmjit__set_op(t, 0xfa, 700, 6, 1); /* STATICCALL (EIP-214) */
+            evmjit__set_op(t, 0xfd, 0, 2, 0);   /* REVERT (EIP-140) */
+            break;
+        case EVMJIT_CONSTANTINOPLE:
+            evmjit__set_op(t, 0x1b, 3, 2, 1);     /* SHL (EIP-145) */
+            evmjit__set_op(t, 0x1c, 3, 2, 1);     /* SHR */
+            evmjit__set_op(t, 0x1d, 3, 2, 1);     /* SAR */
+            evmjit__set_op(t, 0x3f, 400, 1, 1);   /* EXTCODEHASH (EIP-1052) */
+            evmjit__set_op(t, 0xf5, 32000, 4, 1); /* CREATE2 (EIP-1014) */
+            break;
+        case EVMJIT_ISTANBUL: /* EIP-1884, EIP-1344 */
+            t[0x31].gas = 700;
+            t[0x3f].gas = 700;
+            t[0x54].gas = 800;
+            evmjit__set_op(t, 0x46, 2, 0, 1); /* CHAINID */
+            evmjit__set_op(t, 0x47, 5, 0, 1); /* SELFBALANCE */
+            break;
+        case EVMJIT_BERLIN: /* EIP-2929: static part is the warm cost; cold adds the rest */
+            t[0x31].gas = t[0x3b].gas = t[0x3c].gas = t[0x3f].gas = 100;
+            t[0x54].gas = 100;
+            t[0xf1].gas = t[0xf2].gas = t[0xf4].gas = t[0xfa].gas = 100;
+            break;
+        case EVMJIT_LONDON:
+            evmjit__set_op(t, 0x48, 2, 0, 1); /* BASEFEE (EIP-3198) */
+            break;
+        case EVMJIT_SHANGHAI:
+            evmjit__set_op(t, 0x5f, 2, 0, 1); /* PUSH0 (EIP-3855) */
+            break;
+        case EVMJIT_CANCUN:
+            evmjit__set_op(t, 0x49, 3, 1, 1);   /* BLOBHASH (EIP-4844) */
+            evmjit__set_op(t, 0x4a, 2, 0, 1);   /* BLOBBASEFEE (EIP-7516) */
+            evmjit__set_op(t, 0x5c, 100, 1, 1); /* TLOAD (EIP-1153) */
+            evmjit__set_op(t, 0x5d, 100, 2, 0); /* TSTORE */
+            evmjit__set_op(t, 0x5e, 3, 3, 0);   /* MCOPY (EIP-5656) */
+            break;
+        case EVMJIT_OSAKA:
+            evmjit__set_op(t, 0x1e, 5, 1, 1); /* CLZ (EIP-7939) */
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static const evmjit__op_info *evmjit__ops(evmjit_revision rev) {
+    call_once(&evmjit__tables_once, evmjit__build_tables);
+    return evmjit__op_tables[rev];
+}
+
+/* ---- SSTORE cost by storage status ------------------------------------------------------ */
+
+typedef struct evmjit__sstore_cost {
+    int16_t gas;
+    int32_t refund;
+} evmjit__sstore_cost;
+
+/* Gas and refund for each evmjit_storage_status (EIP-2200 notation original->current->new),
+   for the four schedules: legacy (Frontier..Byzantium, Petersburg), EIP-1283 (Constantinople),
+   EIP-2200 (Istanbul), EIP-2929 (Berlin) and EIP-3529 (London on). */
+static evmjit__sstore_cost evmjit__sstore_costs(evmjit_revision rev, evmjit_storage_status st) {
+    static const evmjit__sstore_cost legacy[9] = {
+        {5000, 0}, {20000, 0}, {5000, 15000}, {5000, 0},   {20000, 0},
+        {5000, 15000}, {20000, 0}, {5000, 15000}, {5000, 0}};
+    if (rev < EVMJIT_CONSTANTINOPLE || rev == EVMJIT_PETERSBURG) return legacy[st];
+    int64_t load, reset, clears;
+    if (rev == EVMJIT_CONSTANTINOPLE) load = 200, reset = 5000, clears = 15000;
+    else if (rev == EVMJIT_ISTANBUL) load = 800, reset = 5000, clears = 15000;
+    else if (rev == EVMJIT_BERLIN) load = 100, reset = 2900, clears = 15000;
+    else load = 100, reset = 2900, clears = 4800;
+    const int64_t set = 20000;
+    evmjit__sstore_cost c = {0, 0};
+    switch (st) {
+    case EVMJIT_STORAGE_ASSIGNED: c.gas = (int16_t)load; break;
+    case EVMJIT_STORAGE_ADDED: c.gas = (int16_t)set; break;
+    case EVMJIT_STORAGE_DELETED: c.gas = (int16_t)reset, c.refund = (int32_t)clears; break;
+    case EVMJIT_STORAGE_MODIFIED: c.gas = (int16_t)reset; break;
+    case EVMJIT_STORAGE_DELETED_ADDED: c.gas = (int16_t)load, c.refund = (int32_t)-clears; break;
+    case EVMJIT_STORAGE_MODIFIED_DELETED: c.gas = (int16_t)load, c.refund = (int32_t)clears; break;
+    case EVMJIT_STORAGE_DELETED_RESTORED:
+        c.gas = (int16_t)load, c.refund = (int32_t)(reset - load - clears);
+        break;
+    case EVMJIT_STORAGE_ADDED_DELETED: c.gas = (int16_t)load, c.refund = (int32_t)(set - load); break;
+    case EVMJIT_STORAGE_MODIFIED_RESTORED:
+        c.gas = (int16_t)load, c.refund = (int32_t)(reset - load);
+        break;
+    }
+    return c;
+}
+
+/* ---- Frame helpers ---------------------------------------------------------------------- */
+
+static inline evmjit_address evmjit__word_to_address(evmjit_word a) {
+    uint8_t be[32];
+    evmjit_address r;
+    evmjit__word_to_be(a, be);
+    memcpy(r.bytes, be + 12, 20);
+    return r;
+}
+static inline evmjit_word evmjit__address_to_word(const evmjit_address *a) {
+    return evmjit__word_from_be(a->bytes, 20);
+}
+static inline evmjit_word evmjit__bytes32_to_word(evmjit_bytes32 b) {
+    return evmjit_word_from_bytes32(&b);
+}
+
+static const evmjit_tx_context *evmjit__tx(evmjit_frame *f) {
+    if (!f->tx_loaded) {
+        f->tx = f->host->get_tx_context(f->host_ctx);
+        f->tx_loaded = 1;
+    }
+    return &f->tx;
+}
+
+static inline int64_t evmjit__memory_cost(uint64_t words) {
+    return (int64_t)(3 * words + words * words / 512);
+}
+
+/* Grow memory to cover [0, end) (end <= EVMJIT__MAX_MEMORY): charges the expansion gas and
+   zeroes the new bytes. Capacity at least doubles, so a growing loop copies O(final size). */
+static evmjit_status_code evmjit__memory_grow(evmjit_frame *f, uint64_t end) {
+    uint64_t new_words = (end + 31) / 32, old_words = f->memory_size / 32;
+    if (new_words <= old_words) return EVMJIT_SUCCESS;
+    f->gas -= evmjit__memory_cost(new_words) - evmjit__memory_cost(old_words);
+    if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    uint64_t new_size = new_words * 32;
+    if (new_size > f->memory_capacity) {
+        uint64_t cap = f->memory_capacity * 2;
+        if (cap < new_size) cap = new_size;
+        if (cap < 4096) cap = 4096;
+        uint8_t *m = (uint8_t *)realloc(f->memory, (size_t)cap);
+        if (!m) return EVMJIT_OUT_OF_MEMORY;
+        f->memory = m;
+        f->memory_capacity = cap;
+    }
+    memset(f->memory + f->memory_size, 0, (size_t)(new_size - f->memory_size));
+    f->memory_size = new_size;
+    return EVMJIT_SUCCESS;
+}
+
+/* Charge and grow memory for the region [offset, offset+size). A zero size touches nothing
+   (and its offset may be anything). On success *off and *len are the region. */
+static evmjit_status_code evmjit__memory_region(evmjit_frame *f, evmjit_word offset,
+                                                evmjit_word size, uint64_t *off, uint64_t *len) {
+    *off = 0;
+    *len = 0;
+    if (evmjit__word_is_zero(size)) return EVMJIT_SUCCESS;
+    if (!evmjit__word_fits64(offset) || !evmjit__word_fits64(size) ||
+        offset.w[0] > EVMJIT__MAX_MEMORY || size.w[0] > EVMJIT__MAX_MEMORY ||
+        offset.w[0] + size.w[0] > EVMJIT__MAX_MEMORY)
+        return EVMJIT_OUT_OF_GAS;
+    *off = offset.w[0];
+    *len = size.w[0];
+    if (*off + *len <= f->memory_size) return EVMJIT_SUCCESS;
+    return evmjit__memory_grow(f, *off + *len);
+}
+
+static inline uint64_t evmjit__num_words(uint64_t bytes) { return (bytes + 31) / 32; }
+
+/* Charge `per_word` gas for each 32-byte word of len. */
+static inline evmjit_status_code evmjit__charge_words(evmjit_frame *f, uint64_t len,
+                                                      int64_t per_word) {
+    f->gas -= (int64_t)evmjit__num_words(len) * per_word;
+    return f->gas < 0 ? EVMJIT_OUT_OF_GAS : EVMJIT_SUCCESS;
+}
+
+/* Copy src[offset..offset+len) to memory at dst, zero-filling past src_size. */
+static void evmjit__copy_padded(uint8_t *dst, const uint8_t *src, size_t src_size,
+                                evmjit_word offset, uint64_t len) {
+    uint64_t start = evmjit__word_fits64(offset) && offset.w[0] < src_size ? offset.w[0] : src_size;
+    uint64_t avail = src_size - start, n = len < avail ? len : avail;
+    if (n) memcpy(dst, src + start, (size_t)n);
+    if (len > n) memset(dst + n, 0, (size_t)(len - n));
+}
+
+static inline bool evmjit__is_static(const evmjit_frame *f) {
+    return (f->msg->flags & EVMJIT_STATIC_FLAG) != 0;
+}
+
+/* Berlin's cold account surcharge (EIP-2929): 2500 on top of the 100 static cost. */
+static inline evmjit_status_code evmjit__access_account(evmjit_frame *f,
+                                                        const evmjit_address *a) {
+    if (f->rev < EVMJIT_BERLIN) return EVMJIT_SUCCESS;
+    if (f->host->access_account(f->host_ctx, a) == EVMJIT_ACCESS_COLD) {
+        f->gas -= 2500;
+        if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    }
+    return EVMJIT_SUCCESS;
+}
+
+/* Replace the return-data buffer with a new call result (releasing the old one). */
+static void evmjit__set_return_data(evmjit_frame *f, const evmjit_result *r) {
+    if (f->last_call.release) f->last_call.release(&f->last_call);
+    if (r) {
+        f->last_call = *r;
+    } else {
+        memset(&f->last_call, 0, sizeof f->last_call);
+    }
+    f->return_data = f->last_call.output_data;
+    f->return_data_size = f->last_call.output_size;
+}
+
+/* ---- Builtins ----------------------------------------------------------------------------- */
+
+/* EXP: base=args[0], exponent=args[1] -> args[1]. 10 (50 from Spurious Dragon) gas per
+   exponent byte. */
+static evmjit_status_code evmjit__op_exp(evmjit_frame *f, evmjit_word *args) {
+    int64_t per_byte = f->rev >= EVMJIT_SPURIOUS_DRAGON ? 50 : 10;
+    f->gas -= per_byte * (int64_t)evmjit__word_byte_length(args[1]);
+    if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    args[1] = evmjit__word_exp(args[0], args[1]);
+    return EVMJIT_SUCCESS;
+}
+
+/* KECCAK256: offset, size -> hash */
+static evmjit_status_code evmjit__op_keccak256(evmjit_frame *f, evmjit_word *args) {
+    uint64_t off, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[0], args[1], &off, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__charge_words(f, len, 6)) != EVMJIT_SUCCESS) return st;
+    args[1] = evmjit__bytes32_to_word(evmjit_keccak256(len ? f->memory + off : NULL, (size_t)len));
+    return EVMJIT_SUCCESS;
+}
+
+/* MLOAD/MSTORE/MSTORE8 slow path: grow memory for [offset, offset+width). */
+static evmjit_status_code evmjit__op_memory_access(evmjit_frame *f, evmjit_word offset,
+                                                   uint64_t width, uint64_t *off) {
+    uint64_t len;
+    return evmjit__memory_region(f, offset, evmjit__w(width), off, &len);
+}
+
+static evmjit_status_code evmjit__op_mload(evmjit_frame *f, evmjit_word *args) {
+    uint64_t off;
+    evmjit_status_code st = evmjit__op_memory_access(f, args[0], 32, &off);
+    if (st != EVMJIT_SUCCESS) return st;
+    args[0] = evmjit__word_from_be(f->memory + off, 32);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_mstore(evmjit_frame *f, evmjit_word *args) {
+    uint64_t off;
+    evmjit_status_code st = evmjit__op_memory_access(f, args[0], 32, &off);
+    if (st != EVMJIT_SUCCESS) return st;
+    evmjit__word_to_be(args[1], f->memory + off);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_mstore8(evmjit_frame *f, evmjit_word *args) {
+    uint64_t off;
+    evmjit_status_code st = evmjit__op_memory_access(f, args[0], 1, &off);
+    if (st != EVMJIT_SUCCESS) return st;
+    f->memory[off] = (uint8_t)args[1].w[0];
+    return EVMJIT_SUCCESS;
+}
+
+/* CALLDATACOPY / CODECOPY / RETURNDATACOPY / MCOPY share: dst, src offset, size. */
+static evmjit_status_code evmjit__copy_to_memory(evmjit_frame *f, evmjit_word *args,
+                                                 const uint8_t *src, size_t src_size) {
+    uint64_t off, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[0], args[2], &off, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__charge_words(f, len, 3)) != EVMJIT_SUCCESS) return st;
+    if (len) evmjit__copy_padded(f->memory + off, src, src_size, args[1], len);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_calldatacopy(evmjit_frame *f, evmjit_word *args) {
+    return evmjit__copy_to_memory(f, args, f->msg->input_data, f->msg->input_size);
+}
+static evmjit_status_code evmjit__op_codecopy(evmjit_frame *f, evmjit_word *args) {
+    return evmjit__copy_to_memory(f, args, f->code, f->code_size);
+}
+static evmjit_status_code evmjit__op_returndatacopy(evmjit_frame *f, evmjit_word *args) {
+    uint64_t off, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[0], args[2], &off, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    /* reading past the return data fails the frame (EIP-211), even for size 0 past the end */
+    if (!evmjit__word_fits64(args[1]) || !evmjit__word_fits64(args[2]) ||
+        args[1].w[0] > f->return_data_size || args[2].w[0] > f->return_data_size - args[1].w[0])
+        return EVMJIT_INVALID_MEMORY_ACCESS;
+    if ((st = evmjit__charge_words(f, len, 3)) != EVMJIT_SUCCESS) return st;
+    if (len) memcpy(f->memory + off, f->return_data + args[1].w[0], (size_t)len);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_mcopy(evmjit_frame *f, evmjit_word *args) {
+    /* dst=args[0], src=args[1], size=args[2]: memory must cover both regions */
+    uint64_t dst, src, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[0], args[2], &dst, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__memory_region(f, args[1], args[2], &src, &len)) != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__charge_words(f, len, 3)) != EVMJIT_SUCCESS) return st;
+    if (len) memmove(f->memory + dst, f->memory + src, (size_t)len);
+    return EVMJIT_SUCCESS;
+}
+
+/* EXTCODECOPY: address, dst, src offset, size */
+static evmjit_status_code evmjit__op_extcodecopy(evmjit_frame *f, evmjit_word *args) {
+    evmjit_address a = evmjit__word_to_address(args[0]);
+    uint64_t off, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[1], args[3], &off, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__charge_words(f, len, 3)) != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__access_account(f, &a)) != EVMJIT_SUCCESS) return st;
+    if (len) {
+        size_t src = evmjit__word_fits64(args[2]) && args[2].w[0] < SIZE_MAX ? (size_t)args[2].w[0]
+                                                                            : SIZE_MAX;
+        size_t n = f->host->copy_code(f->host_ctx, &a, src, f->memory + off, (size_t)len);
+        if (n < len) memset(f->memory + off + n, 0, (size_t)(len - n));
+    }
+    return EVMJIT_SUCCESS;
+}
+
+static evmjit_status_code evmjit__op_balance(evmjit_frame *f, evmjit_word *args) {
+    evmjit_address a = evmjit__word_to_address(args[0]);
+    evmjit_status_code st = evmjit__access_account(f, &a);
+    if (st != EVMJIT_SUCCESS) return st;
+    args[0] = evmjit__bytes32_to_word(f->host->get_balance(f->host_ctx, &a));
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_extcodesize(evmjit_frame *f, evmjit_word *args) {
+    evmjit_address a = evmjit__word_to_address(args[0]);
+    evmjit_status_code st = evmjit__access_account(f, &a);
+    if (st != EVMJIT_SUCCESS) return st;
+    args[0] = evmjit__w(f->host->get_code_size(f->host_ctx, &a));
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_extcodehash(evmjit_frame *f, evmjit_word *args) {
+    evmjit_address a = evmjit__word_to_address(args[0]);
+    evmjit_status_code st = evmjit__access_account(f, &a);
+    if (st != EVMJIT_SUCCESS) return st;
+    args[0] = evmjit__bytes32_to_word(f->host->get_code_hash(f->host_ctx, &a));
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_selfbalance(evmjit_frame *f, evmjit_word *args) {
+    args[0] = evmjit__bytes32_to_word(f->host->get_balance(f->host_ctx, &f->msg->recipient));
+    return EVMJIT_SUCCESS;
+}
+
+/* BLOCKHASH: the hash of one of the 256 most recent blocks, else 0. */
+static evmjit_status_code evmjit__op_blockhash(evmjit_frame *f, evmjit_word *args) {
+    int64_t current = evmjit__tx(f)->block_number;
+    evmjit_word n = args[0];
+    bool in_range = evmjit__word_fits64(n) && n.w[0] < (uint64_t)current &&
+                    (uint64_t)current - n.w[0] <= 256;
+    args[0] = in_range ? evmjit__bytes32_to_word(f->host->get_block_hash(f->host_ctx, (int64_t)n.w[0]))
+                       : evmjit__w(0);
+    return EVMJIT_SUCCESS;
+}
+
+/* The block and transaction getters; `which` is the opcode (0x32 ORIGIN ... 0x4a). */
+static evmjit_status_code evmjit__op_tx_getter(evmjit_frame *f, evmjit_word *args, int which) {
+    const evmjit_tx_context *tx = evmjit__tx(f);
+    evmjit_word v = evmjit__w(0);
+    switch (which) {
+    case 0x32: v = evmjit__address_to_word(&tx->tx_origin); break;
+    case 0x3a: v = evmjit__bytes32_to_word(tx->tx_gas_price); break;
+    case 0x41: v = evmjit__address_to_word(&tx->block_coinbase); break;
+    case 0x42: v = evmjit__w((uint64_t)tx->block_timestamp); break;
+    case 0x43: v = evmjit__w((uint64_t)tx->block_number); break;
+    case 0x44: v = evmjit__bytes32_to_word(tx->block_prev_randao); break;
+    case 0x45: v = evmjit__w((uint64_t)tx->block_gas_limit); break;
+    case 0x46: v = evmjit__bytes32_to_word(tx->chain_id); break;
+    case 0x48: v = evmjit__bytes32_to_word(tx->block_base_fee); break;
+    case 0x49: /* BLOBHASH: index=args[0] */
+        v = evmjit__word_fits64(args[0]) && args[0].w[0] < tx->blob_hashes_count
+                ? evmjit__bytes32_to_word(tx->blob_hashes[args[0].w[0]])
+                : evmjit__w(0);
+        break;
+    case 0x4a: v = evmjit__bytes32_to_word(tx->blob_base_fee); break;
+    default: return EVMJIT_INTERNAL_ERROR;
+    }
+    args[0] = v;
+    return EVMJIT_SUCCESS;
+}
+
+static evmjit_status_code evmjit__op_sload(evmjit_frame *f, evmjit_word *args) {
+    evmjit_bytes32 key = evmjit_word_to_bytes32(args[0]);
+    if (f->rev >= EVMJIT_BERLIN &&
+        f->host->access_storage(f->host_ctx, &f->msg->recipient, &key) == EVMJIT_ACCESS_COLD) {
+        f->gas -= 2000; /* cold SLOAD costs 2100 = 100 static + 2000 */
+        if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    }
+    args[0] = evmjit__bytes32_to_word(f->host->get_storage(f->host_ctx, &f->msg->recipient, &key));
+    return EVMJIT_SUCCESS;
+}
+
+static evmjit_status_code evmjit__op_sstore(evmjit_frame *f, evmjit_word *args) {
+    if (evmjit__is_static(f)) return EVMJIT_STATIC_MODE_VIOLATION;
+    /* EIP-2200: SSTORE needs more than the call stipend left */
+    if (f->rev >= EVMJIT_ISTANBUL && f->gas <= 2300) return EVMJIT_OUT_OF_GAS;
+    evmjit_bytes32 key = evmjit_word_to_bytes32(args[0]);
+    evmjit_bytes32 value = evmjit_word_to_bytes32(args[1]);
+    int64_t cold = 0;
+    if (f->rev >= EVMJIT_BERLIN &&
+        f->host->access_storage(f->host_ctx, &f->msg->recipient, &key) == EVMJIT_ACCESS_COLD)
+        cold = 2100;
+    evmjit_storage_status status =
+        f->host->set_storage(f->host_ctx, &f->msg->recipient, &key, &value);
+    if ((unsigned)status > EVMJIT_STORAGE_MODIFIED_RESTORED) return EVMJIT_INTERNAL_ERROR;
+    evmjit__sstore_cost c = evmjit__sstore_costs(f->rev, status);
+    f->gas -= c.gas + cold;
+    if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    f->gas_refund += c.refund;
+    return EVMJIT_SUCCESS;
+}
+
+static evmjit_status_code evmjit__op_tload(evmjit_frame *f, evmjit_word *args) {
+    evmjit_bytes32 key = evmjit_word_to_bytes32(args[0]);
+    args[0] = evmjit__bytes32_to_word(
+        f->host->get_transient_storage(f->host_ctx, &f->msg->recipient, &key));
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_tstore(evmjit_frame *f, evmjit_word *args) {
+    if (evmjit__is_static(f)) return EVMJIT_STATIC_MODE_VIOLATION;
+    evmjit_bytes32 key = evmjit_word_to_bytes32(args[0]);
+    evmjit_bytes32 value = evmjit_word_to_bytes32(args[1]);
+    f->host->set_transient_storage(f->host_ctx, &f->msg->recipient, &key, &value);
+    return EVMJIT_SUCCESS;
+}
+
+/* LOG0..LOG4: offset, size, topics... */
+static evmjit_status_code evmjit__op_log(evmjit_frame *f, evmjit_word *args, int topics) {
+    if (evmjit__is_static(f)) return EVMJIT_STATIC_MODE_VIOLATION;
+    uint64_t off, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[0], args[1], &off, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    f->gas -= (int64_t)len * 8;
+    if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    evmjit_bytes32 t[4];
+    for (int i = 0; i < topics; i++) t[i] = evmjit_word_to_bytes32(args[2 + i]);
+    f->host->emit_log(f->host_ctx, &f->msg->recipient, len ? f->memory + off : NULL, (size_t)len,
+                      t, (size_t)topics);
+    return EVMJIT_SUCCESS;
+}
+
+/* EIP-7702 (Prague): if `addr` holds a delegation designator (0xef0100 ++ address), charge
+   the access to the delegate and return it in *code_address. */
+static evmjit_status_code evmjit__resolve_delegation(evmjit_frame *f, const evmjit_address *addr,
+                                                     evmjit_address *code_address,
+                                                     bool *delegated) {
+    *code_address = *addr;
+    *delegated = false;
+    if (f->rev < EVMJIT_PRAGUE) return EVMJIT_SUCCESS;
+    uint8_t designator[23];
+    size_t n = f->host->copy_code(f->host_ctx, addr, 0, designator, sizeof designator);
+    if (n != 23 || designator[0] != 0xef || designator[1] != 0x01 || designator[2] != 0x00)
+        return EVMJIT_SUCCESS;
+    memcpy(code_address->bytes, designator + 3, 20);
+    *delegated = true;
+    bool cold = f->host->access_account(f->host_ctx, code_address) == EVMJIT_ACCESS_COLD;
+    f->gas -= cold ? 2600 : 100;
+    return f->gas < 0 ? EVMJIT_OUT_OF_GAS : EVMJIT_SUCCESS;
+}
+
+/* CALL, CALLCODE, DELEGATECALL, STATICCALL (`op` is the opcode). Operands: gas, address,
+   [value,] in offset, in size, out offset, out size -> success flag. */
+static evmjit_status_code evmjit__op_call(evmjit_frame *f, evmjit_word *args, int op) {
+    bool has_value_arg = op == 0xf1 || op == 0xf2;
+    int n = has_value_arg ? 7 : 6;
+    evmjit_word gas_arg = args[0];
+    evmjit_address dst = evmjit__word_to_address(args[1]);
+    evmjit_word value = has_value_arg ? args[2] : evmjit__w(0);
+    evmjit_word io[4]; /* in offset, in size, out offset, out size */
+    memcpy(io, args + (has_value_arg ? 3 : 2), sizeof io);
+    bool has_value = !evmjit__word_is_zero(value);
+    evmjit_status_code st;
+
+    evmjit__set_return_data(f, NULL);
+    args[n - 1] = evmjit__w(0); /* assume failure; every operand is read above */
+    if (op == 0xf1 && has_value && evmjit__is_static(f)) return EVMJIT_STATIC_MODE_VIOLATION;
+    if ((st = evmjit__access_account(f, &dst)) != EVMJIT_SUCCESS) return st;
+    evmjit_address code_address;
+    bool delegated;
+    if ((st = evmjit__resolve_delegation(f, &dst, &code_address, &delegated)) != EVMJIT_SUCCESS)
+        return st;
+    uint64_t in_off, in_len, out_off, out_len;
+    if ((st = evmjit__memory_region(f, io[0], io[1], &in_off, &in_len)) != EVMJIT_SUCCESS) return st;
+    if ((st = evmjit__memory_region(f, io[2], io[3], &out_off, &out_len)) != EVMJIT_SUCCESS)
+        return st;
+
+    int64_t cost = 0;
+    if (has_value) cost += 9000;
+    if (op == 0xf1 && (has_value || f->rev < EVMJIT_SPURIOUS_DRAGON) &&
+        !f->host->account_exists(f->host_ctx, &dst))
+        cost += 25000;
+    f->gas -= cost;
+    if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+
+    int64_t call_gas = evmjit__word_fits64(gas_arg) && gas_arg.w[0] <= (uint64_t)INT64_MAX
+                           ? (int64_t)gas_arg.w[0]
+                           : INT64_MAX;
+    if (f->rev >= EVMJIT_TANGERINE_WHISTLE) {
+        int64_t cap = f->gas - f->gas / 64; /* EIP-150: all but one 64th */
+        if (call_gas > cap) call_gas = cap;
+    } else if (call_gas > f->gas) {
+        return EVMJIT_OUT_OF_GAS;
+    }
+    if (has_value) {
+        call_gas += 2300; /* the stipend is free for the caller */
+        f->gas += 2300;
+    }
+
+    evmjit_message m;
+    memset(&m, 0, sizeof m);
+    m.kind = op == 0xf4 ? EVMJIT_DELEGATECALL : op == 0xf2 ? EVMJIT_CALLCODE : EVMJIT_CALL;
+    m.flags = f->msg->flags & EVMJIT_STATIC_FLAG;
+    if (op == 0xfa) m.flags |= EVMJIT_STATIC_FLAG;
+    if (delegated) m.flags |= EVMJIT_DELEGATED;
+    m.depth = f->msg->depth + 1;
+    m.gas = call_gas;
+    m.code_address = code_address;
+    if (op == 0xf4) {
+        m.recipient = f->msg->recipient;
+        m.sender = f->msg->sender;
+        m.value = f->msg->value;
+    } else {
+        m.recipient = op == 0xf2 ? f->msg->recipient : dst;
+        m.sender = f->msg->recipient;
+        m.value = evmjit_word_to_bytes32(value);
+    }
+    m.input_data = in_len ? f->memory + in_off : NULL;
+    m.input_size = (size_t)in_len;
+
+    /* light failures: the caller keeps the gas (and the stipend) and gets 0 */
+    if (f->msg->depth >= EVMJIT_MAX_DEPTH) return EVMJIT_SUCCESS;
+    if (has_value &&
+        evmjit__word_ult(evmjit__bytes32_to_word(f->host->get_balance(f->host_ctx, &f->msg->recipient)),
+                         value))
+        return EVMJIT_SUCCESS;
+
+    evmjit_result r = f->host->call(f->host_ctx, &m);
+    evmjit__set_return_data(f, &r);
+    args[n - 1] = evmjit__w(r.status_code == EVMJIT_SUCCESS);
+    uint64_t copy = out_len < r.output_size ? out_len : r.output_size;
+    if (copy) memcpy(f->memory + out_off, r.output_data, (size_t)copy);
+    f->gas -= call_gas - r.gas_left;
+    f->gas_refund += r.gas_refund;
+    return EVMJIT_SUCCESS;
+}
+
+/* CREATE (value, offset, size) and CREATE2 (value, offset, size, salt) -> address or 0. */
+static evmjit_status_code evmjit__op_create(evmjit_frame *f, evmjit_word *args, int op) {
+    int n = op == 0xf5 ? 4 : 3;
+    evmjit_word value = args[0];
+    evmjit_status_code st;
+    evmjit__set_return_data(f, NULL);
+    if (evmjit__is_static(f)) return EVMJIT_STATIC_MODE_VIOLATION;
+    uint64_t off, len;
+    if ((st = evmjit__memory_region(f, args[1], args[2], &off, &len)) != EVMJIT_SUCCESS) return st;
+    if (f->rev >= EVMJIT_SHANGHAI && len > 2 * 24576) return EVMJIT_OUT_OF_GAS; /* EIP-3860 */
+    int64_t per_word = (op == 0xf5 ? 6 : 0) + (f->rev >= EVMJIT_SHANGHAI ? 2 : 0);
+    if ((st = evmjit__charge_words(f, len, per_word)) != EVMJIT_SUCCESS) return st;
+    evmjit_word salt = op == 0xf5 ? args[3] : evmjit__w(0);
+    args[n - 1] = evmjit__w(0);
+
+    if (f->msg->depth >= EVMJIT_MAX_DEPTH) return EVMJIT_SUCCESS;
+    if (!evmjit__word_is_zero(value) &&
+        evmjit__word_ult(evmjit__bytes32_to_word(f->host->get_balance(f->host_ctx, &f->msg->recipient)),
+                         value))
+        return EVMJIT_SUCCESS;
+
+    evmjit_message m;
+    memset(&m, 0, sizeof m);
+    m.kind = op == 0xf5 ? EVMJIT_CREATE2 : EVMJIT_CREATE;
+    m.depth = f->msg->depth + 1;
+    m.gas = f->rev >= EVMJIT_TANGERINE_WHISTLE ? f->gas - f->gas / 64 : f->gas;
+    m.sender = f->msg->recipient;
+    m.value = evmjit_word_to_bytes32(value);
+    m.create2_salt = evmjit_word_to_bytes32(salt);
+    m.input_data = len ? f->memory + off : NULL;
+    m.input_size = (size_t)len;
+    evmjit_result r = f->host->call(f->host_ctx, &m);
+    f->gas -= m.gas - r.gas_left;
+    f->gas_refund += r.gas_refund;
+    if (r.status_code == EVMJIT_SUCCESS) args[n - 1] = evmjit__address_to_word(&r.create_address);
+    evmjit__set_return_data(f, &r);
+    return EVMJIT_SUCCESS;
+}
+
+/* SELFDESTRUCT: beneficiary. Ends the frame with SUCCESS. */
+static evmjit_status_code evmjit__op_selfdestruct(evmjit_frame *f, evmjit_word *args) {
+    if (evmjit__is_static(f)) return EVMJIT_STATIC_MODE_VIOLATION;
+    evmjit_address beneficiary = evmjit__word_to_address(args[0]);
+    if (f->rev >= EVMJIT_BERLIN &&
+        f->host->access_account(f->host_ctx, &beneficiary) == EVMJIT_ACCESS_COLD) {
+        f->gas -= 2600;
+        if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+    }
+    if (f->rev >= EVMJIT_TANGERINE_WHISTLE) {
+        /* EIP-150 charges a new account; from Spurious Dragon only when value moves */
+        bool moves_value =
+            f->rev == EVMJIT_TANGERINE_WHISTLE ||
+            !evmjit__word_is_zero(evmjit__bytes32_to_word(f->host->get_balance(f->host_ctx, &f->msg->recipient)));
+        if (moves_value && !f->host->account_exists(f->host_ctx, &beneficiary)) {
+            f->gas -= 25000;
+            if (f->gas < 0) return EVMJIT_OUT_OF_GAS;
+        }
+    }
+    if (f->host->selfdestruct(f->host_ctx, &f->msg->recipient, &beneficiary) &&
+        f->rev < EVMJIT_LONDON)
+        f->gas_refund += 24000;
+    return EVMJIT_SUCCESS;
+}
+
+/* RETURN / REVERT: offset, size -> the frame's output slice */
+static evmjit_status_code evmjit__op_return(evmjit_frame *f, evmjit_word *args) {
+    uint64_t off, len;
+    evmjit_status_code st = evmjit__memory_region(f, args[0], args[1], &off, &len);
+    if (st != EVMJIT_SUCCESS) return st;
+    f->output_offset = off;
+    f->output_size = len;
+    return EVMJIT_SUCCESS;
+}
+
+static evmjit_status_code evmjit__op_div(evmjit_frame *f, evmjit_word *a) {
+    (void)f;
+    a[1] = evmjit__word_div(a[0], a[1]);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_sdiv(evmjit_frame *f, evmjit_word *a) {
+    (void)f;
+    a[1] = evmjit__word_sdiv(a[0], a[1]);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_mod(evmjit_frame *f, evmjit_word *a) {
+    (void)f;
+    a[1] = evmjit__word_mod(a[0], a[1]);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_smod(evmjit_frame *f, evmjit_word *a) {
+    (void)f;
+    a[1] = evmjit__word_smod(a[0], a[1]);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_addmod(evmjit_frame *f, evmjit_word *a) {
+    (void)f;
+    a[2] = evmjit__word_addmod(a[0], a[1], a[2]);
+    return EVMJIT_SUCCESS;
+}
+static evmjit_status_code evmjit__op_mulmod(evmjit_frame *f, evmjit_word *a) {
+    (void)f;
+    a[2] = evmjit__word_mulmod(a[0], a[1], a[2]);
+    return EVMJIT_SUCCESS;
+}
+
+/* ---- The builtins table ------------------------------------------------------------------ */
+/* Adapters give every builtin the one evmjit_builtin_fn signature; those that need the
+   opcode take it from `imm`. */
+#define EVMJIT__ADAPT(name)                                                                   \
+    static evmjit_status_code evmjit__builtin_##name(evmjit_frame *f, evmjit_word *a, int imm) { \
+        (void)imm;                                                                            \
+        return evmjit__op_##name(f, a);                                                       \
+    }
+#define EVMJIT__ADAPT_IMM(name)                                                               \
+    static evmjit_status_code evmjit__builtin_##name(evmjit_frame *f, evmjit_word *a, int imm) { \
+        return evmjit__op_##name(f, a, imm);                                                  \
+    }
+EVMJIT__ADAPT(exp) EVMJIT__ADAPT(keccak256) EVMJIT__ADAPT(mload) EVMJIT__ADAPT(mstore)
+EVMJIT__ADAPT(mstore8) EVMJIT__ADAPT(calldatacopy) EVMJIT__ADAPT(codecopy)
+EVMJIT__ADAPT(returndatacopy) EVMJIT__ADAPT(mcopy) EVMJIT__ADAPT(extcodecopy)
+EVMJIT__ADAPT(balance) EVMJIT__ADAPT(extcodesize) EVMJIT__ADAPT(extcodehash)
+EVMJIT__ADAPT(selfbalance) EVMJIT__ADAPT(blockhash) EVMJIT__ADAPT(sload) EVMJIT__ADAPT(sstore)
+EVMJIT__ADAPT(tload) EVMJIT__ADAPT(tstore) EVMJIT__ADAPT(return) EVMJIT__ADAPT(selfdestruct)
+EVMJIT__ADAPT(div) EVMJIT__ADAPT(sdiv) EVMJIT__ADAPT(mod) EVMJIT__ADAPT(smod)
+EVMJIT__ADAPT(addmod) EVMJIT__ADAPT(mulmod)
+EVMJIT__ADAPT_IMM(tx_getter) EVMJIT__ADAPT_IMM(log) EVMJIT__ADAPT_IMM(call)
+EVMJIT__ADAPT_IMM(create)
+#undef EVMJIT__ADAPT
+#undef EVMJIT__ADAPT_IMM
+
+static const evmjit_builtins evmjit__builtins = {{
+#define EVMJIT__BUILTIN_ENTRY(NAME, name) evmjit__builtin_##name,
+    EVMJIT_BUILTINS(EVMJIT__BUILTIN_ENTRY)
+#undef EVMJIT__BUILTIN_ENTRY
+}};
+
+EVMJIT_API const evmjit_builtins *evmjit_builtins_table(void) { return &evmjit__builtins; }
+
+/* ---- Per-thread frame buffers ----------------------------------------------------------- */
+/* Each running frame needs an EVM stack (32 KiB), memory and the interpreter's code analysis.
+   They come from a per-thread free list, so a call at depth d reuses what depth d used last
+   time: after warm-up, execute allocates nothing. Owned by one thread; freed at thread exit
+   (tss destructor) or by evmjit_thread_cleanup(). */
+
+typedef struct evmjit__frame_buffers {
+    struct evmjit__frame_buffers *next;
+    evmjit_word stack[EVMJIT_STACK_LIMIT];
+    uint8_t *memory;
+    uint64_t memory_capacity;
+    uint8_t *analysis; /* padded code copy followed by the JUMPDEST bitmap */
+    size_t analysis_capacity;
+} evmjit__frame_buffers;
+
+static tss_t evmjit__buffers_key;
+static once_flag evmjit__buffers_once = ONCE_FLAG_INIT;
+static int evmjit__buffers_key_ok;
+
+static void evmjit__buffers_free_list(void *head) {
+    evmjit__frame_buffers *b = (evmjit__frame_buffers *)head;
+    while (b) {
+        evmjit__frame_buffers *next = b->next;
+        free(b->memory);
+        free(b->analysis);
+        free(b);
+        b = next;
+    }
+}
+static void evmjit__buffers_init(void) {
+    evmjit__buffers_key_ok = tss_create(&evmjit__buffers_key, evmjit__buffers_free_list) == thrd_success;
+}
+
+static evmjit__frame_buffers *evmjit__buffers_acquire(void) {
+    call_once(&evmjit__buffers_once, evmjit__buffers_init);
+    evmjit__frame_buffers *b = evmjit__buffers_key_ok ? (evmjit__frame_buffers *)tss_get(evmjit__buffers_key) : NULL;
+    if (b) {
+        tss_set(evmjit__buffers_key, b->next);
+        b->next = NULL;
+        return b;
+    }
+    b = (evmjit__frame_buffers *)calloc(1, sizeof *b);
+    return b;
+}
+static void evmjit__buffers_release(evmjit__frame_buffers *b) {
+    if (!evmjit__buffers_key_ok) {
+        evmjit__buffers_free_list(b);
+        return;
+    }
+    b->next = (evmjit__frame_buffers *)tss_get(evmjit__buffers_key);
+    if (tss_set(evmjit__buffers_key, b) != thrd_success) {
+        b->next = NULL;
+        evmjit__buffers_free_list(b);
+    }
+}
+
+EVMJIT_API void evmjit_thread_cleanup(void) {
+    call_once(&evmjit__buffers_once, evmjit__buffers_init);
+    if (!evmjit__buffers_key_ok) return;
+    evmjit__buffers_free_list(tss_get(evmjit__buffers_key));
+    tss_set(evmjit__buffers_key, NULL);
+}
+
+/* ---- The interpreter -------------------------------------------------------------------- */
+
+/* Copies the code with zero padding (so PUSH data and the final STOP never read past the end)
+   and builds the JUMPDEST bitmap (never inside PUSH data). O(code size); the buffer is reused
+   by the next frame at this depth. */
+static evmjit_status_code evmjit__analyze(evmjit_frame *f, evmjit__frame_buffers *b,
+                                          const uint8_t **padded, const uint8_t **jumpdests) {
+    size_t n = f->code_size;
+    size_t need = n + EVMJIT__CODE_PADDING + (n + 8) / 8;
+    if (need > b->analysis_capacity) {
+        uint8_t *p = (uint8_t *)malloc(need);
+        if (!p) return EVMJIT_OUT_OF_MEMORY;
+        free(b->analysis);
+        b->analysis = p;
+        b->analysis_capacity = need;
+    }
+    uint8_t *code = b->analysis, *map = b->analysis + n + EVMJIT__CODE_PADDING;
+    if (n) memcpy(code, f->code, n);
+    memset(code + n, 0, EVMJIT__CODE_PADDING);
+    memset(map, 0, (n + 8) / 8);
+    for (size_t pc = 0; pc < n; pc++) {
+        uint8_t op = code[pc];
+        if (op == 0x5b) map[pc / 8] |= (uint8_t)(1u << (pc % 8));
+        else if (op >= 0x60 && op <= 0x7f) pc += (size_t)(op - 0x5f);
+    }
+    *padded = code;
+    *jumpdests = map;
+    return EVMJIT_SUCCESS;
+}
+
+static inline bool evmjit__is_jumpdest(const uint8_t *map, size_t code_size, evmjit_word dest) {
+    if (!evmjit__word_fits64(dest) || dest.w[0] >= code_size) return false;
+    return (map[dest.w[0] / 8] >> (dest.w[0] % 8)) & 1;
+}
+
+/* The tier-0 program: runs frame->code from pc 0. The EVM stack is frame->stack, growing
+   down from frame->stack + EVMJIT_STACK_LIMIT; sp points at the top item. */
+EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
+    evmjit__frame_buffers *b = (evmjit__frame_buffers *)f->scratch;
+    const uint8_t *code, *jumpdests;
+    evmjit_status_code st;
+    if (!b) return EVMJIT_INTERNAL_ERROR;
+    if ((st = evmjit__analyze(f, b, &code, &jumpdests)) != EVMJIT_SUCCESS) return st;
+    if ((unsigned)f->rev > EVMJIT_MAX_REVISION) return EVMJIT_REJECTED;
+    const evmjit__op_info *ops = evmjit__ops(f->rev);
+    evmjit_word *const stack_bottom = f->stack + EVMJIT_STACK_LIMIT; /* empty stack */
+    evmjit_word *const stack_limit = f->stack;                       /* full stack */
+    evmjit_word *sp = stack_bottom;
+    int64_t gas = f->gas;
+    size_t pc = 0;
+
+/* Builtins see the frame's gas: store ours before, load theirs after. */
+#define EVMJIT__CALL_BUILTIN(expr)                                                            \
+    do {                                                                                      \
+        f->gas = gas;                                                                         \
+        st = (expr);                                                                          \
+        gas = f->gas;                                                                         \
+        if (st != EVMJIT_SUCCESS) goto done;                                                  \
+    } while (0)
+#define EVMJIT__BINARY(fn)                                                                    \
+    sp[1] = fn(sp[0], sp[1]);                                                                 \
+    sp++;                                                                                     \
+    break
+
+    for (;;) {
+        uint8_t op = code[pc];
+        const evmjit__op_info info = ops[op];
+        if (info.gas < 0) {
+            st = EVMJIT_UNDEFINED_INSTRUCTION;
+            goto done;
+        }
+        if (stack_bottom - sp < info.inputs) {
+            st = EVMJIT_STACK_UNDERFLOW;
+            goto done;
+        }
+        if (info.growth > 0 && sp - stack_limit < info.growth) {
+            st = EVMJIT_STACK_OVERFLOW;
+            goto done;
+        }
+        if ((gas -= info.gas) < 0) {
+            st = EVMJIT_OUT_OF_GAS;
+            goto done;
+        }
+        switch (op) {
+        case 0x00: st = EVMJIT_SUCCESS; goto done;
+        case 0x01: EVMJIT__BINARY(evmjit__word_add);
+        case 0x02: EVMJIT__BINARY(evmjit__word_mul);
+        case 0x03: EVMJIT__BINARY(evmjit__word_sub);
+        case 0x04: EVMJIT__BINARY(evmjit__word_div);
+        case 0x05: EVMJIT__BINARY(evmjit__word_sdiv);
+        case 0x06: EVMJIT__BINARY(evmjit__word_mod);
+        case 0x07: EVMJIT__BINARY(evmjit__word_smod);
+        case 0x08: sp[2] = evmjit__word_addmod(sp[0], sp[1], sp[2]); sp += 2; break;
+        case 0x09: sp[2] = evmjit__word_mulmod(sp[0], sp[1], sp[2]); sp += 2; break;
+        case 0x0a: EVMJIT__CALL_BUILTIN(evmjit__op_exp(f, sp)); sp++; break;
+        case 0x0b: EVMJIT__BINARY(evmjit__word_signextend);
+        case 0x10: sp[1] = evmjit__word_bool(evmjit__word_ult(sp[0], sp[1])); sp++; break;
+        case 0x11: sp[1] = evmjit__word_bool(evmjit__word_ult(sp[1], sp[0])); sp++; break;
+        case 0x12: sp[1] = evmjit__word_bool(evmjit__word_slt(sp[0], sp[1])); sp++; break;
+        case 0x13: sp[1] = evmjit__word_bool(evmjit__word_slt(sp[1], sp[0])); sp++; break;
+        case 0x14: sp[1] = evmjit__word_bool(evmjit__word_eq_(sp[0], sp[1])); sp++; break;
+        case 0x15: sp[0] = evmjit__word_bool(evmjit__word_is_zero(sp[0])); break;
+        case 0x16: EVMJIT__BINARY(evmjit__word_and);
+        case 0x17: EVMJIT__BINARY(evmjit__word_or);
+        case 0x18: EVMJIT__BINARY(evmjit__word_xor);
+        case 0x19: sp[0] = evmjit__word_not(sp[0]); break;
+        case 0x1a: EVMJIT__BINARY(evmjit__word_byte);
+        case 0x1b: EVMJIT__BINARY(evmjit__word_shl);
+        case 0x1c: EVMJIT__BINARY(evmjit__word_shr);
+        case 0x1d: EVMJIT__BINARY(evmjit__word_sar);
+        case 0x1e: sp[0] = evmjit__word_clz(sp[0]); break;
+        case 0x20: EVMJIT__CALL_BUILTIN(evmjit__op_keccak256(f, sp)); sp++; break;
+        case 0x30: *--sp = evmjit__address_to_word(&f->msg->recipient); break;
+        case 0x31: EVMJIT__CALL_BUILTIN(evmjit__op_balance(f, sp)); break;
+        case 0x33: *--sp = evmjit__address_to_word(&f->msg->sender); break;
+        case 0x34: *--sp = evmjit__bytes32_to_word(f->msg->value); break;
+        case 0x35: {
+            uint8_t buf[32];
+            evmjit__copy_padded(buf, f->msg->input_data, f->msg->input_size, sp[0], 32);
+            sp[0] = evmjit__word_from_be(buf, 32);
+            break;
+        }
+        case 0x36: *--sp = evmjit__w(f->msg->input_size); break;
+        case 0x37: EVMJIT__CALL_BUILTIN(evmjit__op_calldatacopy(f, sp)); sp += 3; break;
+        case 0x38: *--sp = evmjit__w(f->code_size); break;
+        case 0x39: EVMJIT__CALL_BUILTIN(evmjit__op_codecopy(f, sp)); sp += 3; break;
+        case 0x3b: EVMJIT__CALL_BUILTIN(evmjit__op_extcodesize(f, sp)); break;
+        case 0x3c: EVMJIT__CALL_BUILTIN(evmjit__op_extcodecopy(f, sp)); sp += 4; break;
+        case 0x3d: *--sp = evmjit__w(f->return_data_size); break;
+        case 0x3e: EVMJIT__CALL_BUILTIN(evmjit__op_returndatacopy(f, sp)); sp += 3; break;
+        case 0x3f: EVMJIT__CALL_BUILTIN(evmjit__op_extcodehash(f, sp)); break;
+        case 0x40: EVMJIT__CALL_BUILTIN(evmjit__op_blockhash(f, sp)); break;
+        case 0x32: case 0x3a: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46:
+        case 0x48: case 0x4a:
+            --sp;
+            EVMJIT__CALL_BUILTIN(evmjit__op_tx_getter(f, sp, op));
+            break;
+        case 0x49: EVMJIT__CALL_BUILTIN(evmjit__op_tx_getter(f, sp, op)); break;
+        case 0x47: --sp; EVMJIT__CALL_BUILTIN(evmjit__op_selfbalance(f, sp)); break;
+        case 0x50: sp++; break;
+        case 0x51:
+            if (f->memory_size >= 32 && evmjit__word_fits64(sp[0]) && sp[0].w[0] <= f->memory_size - 32) {
+                sp[0] = evmjit__word_from_be(f->memory + sp[0].w[0], 32);
+            } else {
+                EVMJIT__CALL_BUILTIN(evmjit__op_mload(f, sp));
+            }
+            break;
+        case 0x52:
+            if (f->memory_size >= 32 && evmjit__word_fits64(sp[0]) && sp[0].w[0] <= f->memory_size - 32) {
+                evmjit__word_to_be(sp[1], f->memory + sp[0].w[0]);
+            } else {
+                EVMJIT__CALL_BUILTIN(evmjit__op_mstore(f, sp));
+            }
+            sp += 2;
+            break;
+        case 0x53:
+            if (evmjit__word_fits64(sp[0]) && sp[0].w[0] < f->memory_size) {
+                f->memory[sp[0].w[0]] = (uint8_t)sp[1].w[0];
+            } else {
+                EVMJIT__CALL_BUILTIN(evmjit__op_mstore8(f, sp));
+            }
+            sp += 2;
+            break;
+        case 0x54: EVMJIT__CALL_BUILTIN(evmjit__op_sload(f, sp)); break;
+        case 0x55: EVMJIT__CALL_BUILTIN(evmjit__op_sstore(f, sp)); sp += 2; break;
+        case 0x56:
+            if (!evmjit__is_jumpdest(jumpdests, f->code_size, sp[0])) {
+                st = EVMJIT_BAD_JUMP_DESTINATION;
+                goto done;
+            }
+            pc = (size_t)sp[0].w[0];
+            sp++;
+            continue; /* lands on the JUMPDEST, which charges its 1 gas */
+        case 0x57:
+            if (!evmjit__word_is_zero(sp[1])) {
+                if (!evmjit__is_jumpdest(jumpdests, f->code_size, sp[0])) {
+                    st = EVMJIT_BAD_JUMP_DESTINATION;
+                    goto done;
+                }
+                pc = (size_t)sp[0].w[0];
+                sp += 2;
+                continue;
+            }
+            sp += 2;
+            break;
+        case 0x58: *--sp = evmjit__w(pc); break;
+        case 0x59: *--sp = evmjit__w(f->memory_size); break;
+        case 0x5a: *--sp = evmjit__w((uint64_t)gas); break;
+        case 0x5b: break;
+        case 0x5c: EVMJIT__CALL_BUILTIN(evmjit__op_tload(f, sp)); break;
+        case 0x5d: EVMJIT__CALL_BUILTIN(evmjit__op_tstore(f, sp)); sp += 2; break;
+        case 0x5e: EVMJIT__CALL_BUILTIN(evmjit__op_mcopy(f, sp)); sp += 3; break;
+        case 0x5f: *--sp = evmjit__w(0); break;
+        case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa4:
+            EVMJIT__CALL_BUILTIN(evmjit__op_log(f, sp, op - 0xa0));
+            sp += op - 0xa0 + 2;
+            break;
+        case 0xf0: EVMJIT__CALL_BUILTIN(evmjit__op_create(f, sp, op)); sp += 2; break;
+        case 0xf5: EVMJIT__CALL_BUILTIN(evmjit__op_create(f, sp, op)); sp += 3; break;
+        case 0xf1: case 0xf2: EVMJIT__CALL_BUILTIN(evmjit__op_call(f, sp, op)); sp += 6; break;
+        case 0xf4: case 0xfa: EVMJIT__CALL_BUILTIN(evmjit__op_call(f, sp, op)); sp += 5; break;
+        case 0xf3:
+            EVMJIT__CALL_BUILTIN(evmjit__op_return(f, sp));
+            st = EVMJIT_SUCCESS;
+            goto done;
+        case 0xfd:
+            EVMJIT__CALL_BUILTIN(evmjit__op_return(f, sp));
+            st = EVMJIT_REVERT;
+            goto done;
+        case 0xfe: st = EVMJIT_INVALID_INSTRUCTION; goto done;
+        case 0xff:
+            EVMJIT__CALL_BUILTIN(evmjit__op_selfdestruct(f, sp));
+            st = EVMJIT_SUCCESS;
+            goto done;
+        default:
+            if (op >= 0x60 && op <= 0x7f) { /* PUSH1..PUSH32 */
+                size_t n = (size_t)(op - 0x5f);
+                *--sp = evmjit__word_from_be(code + pc + 1, n);
+                pc += n;
+            } else if (op >= 0x80 && op <= 0x8f) { /* DUP1..DUP16 */
+                sp[-1] = sp[op - 0x80];
+                sp--;
+            } else if (op >= 0x90 && op <= 0x9f) { /* SWAP1..SWAP16 */
+                evmjit_word t = sp[0];
+                sp[0] = sp[op - 0x8f];
+                sp[op - 0x8f] = t;
+            } else {
+                st = EVMJIT_INTERNAL_ERROR; /* a table entry without a case */
+                goto done;
+            }
+            break;
+        }
+        pc++;
+    }
+#undef EVMJIT__BINARY
+#undef EVMJIT__CALL_BUILTIN
+done:
+    f->gas = gas;
+    return st;
+}
+
+/* ---- Execute ------------------------------------------------------------------------------ */
+
+static void evmjit__release_output(const evmjit_result *r) { free((void *)r->output_data); }
+
+static evmjit_result evmjit__failure_result(evmjit_status_code st) {
+    evmjit_result r;
+    memset(&r, 0, sizeof r);
+    r.status_code = st;
+    return r;
+}
+
+/* Runs `fn` on a fresh frame and turns the frame into an evmjit_result. */
+static evmjit_result evmjit__run_frame(evmjit_fn fn, evmjit_runtime *runtime,
+                                       const evmjit_host_interface *host,
+                                       evmjit_host_context *host_ctx, evmjit_revision rev,
+                                       const evmjit_message *msg, const uint8_t *code,
+                                       size_t code_size) {
+    evmjit__frame_buffers *b = evmjit__buffers_acquire();
+    if (!b) return evmjit__failure_result(EVMJIT_OUT_OF_MEMORY);
+    evmjit_frame f;
+    memset(&f, 0, sizeof f);
+    f.gas = msg->gas;
+    f.stack = b->stack;
+    f.memory = b->memory;
+    f.memory_capacity = b->memory_capacity;
+    f.msg = msg;
+    f.code = code;
+    f.code_size = code_size;
+    f.host = host;
+    f.host_ctx = host_ctx;
+    f.builtins = &evmjit__builtins;
+    f.rev = rev;
+    f.runtime = runtime;
+    f.scratch = b;
+
+    evmjit_status_code st = fn(&f);
+
+    evmjit_result r = evmjit__failure_result(st);
+    if (st == EVMJIT_SUCCESS || st == EVMJIT_REVERT) {
+        r.gas_left = f.gas;
+        if (st == EVMJIT_SUCCESS) r.gas_refund = f.gas_refund;
+        if (f.output_size) {
+            uint8_t *out = (uint8_t *)malloc((size_t)f.output_size);
+            if (out) {
+                memcpy(out, f.memory + f.output_offset, (size_t)f.output_size);
+                r.output_data = out;
+                r.output_size = (size_t)f.output_size;
+                r.release = evmjit__release_output;
+            } else {
+                r = evmjit__failure_result(EVMJIT_OUT_OF_MEMORY);
+            }
+        }
+    }
+    evmjit__set_return_data(&f, NULL);
+    b->memory = f.memory; /* keep the (possibly grown) buffer for the next frame */
+    b->memory_capacity = f.memory_capacity;
+    evmjit__buffers_release(b);
+    return r;
+}
+
 EVMJIT_API evmjit_result evmjit_execute(evmjit_runtime *runtime, const evmjit_host_interface *host,
                                         evmjit_host_context *host_ctx, evmjit_revision rev,
                                         const evmjit_message *msg, const uint8_t *code,
                                         size_t code_size, const evmjit_bytes32 *code_hash) {
-    (void)runtime, (void)host, (void)host_ctx, (void)rev, (void)msg, (void)code, (void)code_size,
-        (void)code_hash;
-    evmjit_result r;
-    memset(&r, 0, sizeof r);
-    r.status_code = EVMJIT_INTERNAL_ERROR;
-    return r;
+    (void)code_hash;
+    if (!host || !msg || (!code && code_size)) return evmjit__failure_result(EVMJIT_INTERNAL_ERROR);
+    if ((unsigned)rev > EVMJIT_MAX_REVISION) return evmjit__failure_result(EVMJIT_REJECTED);
+    if (msg->gas < 0) return evmjit__failure_result(EVMJIT_OUT_OF_GAS);
+    return evmjit__run_frame(evmjit_interpret, runtime, host, host_ctx, rev, msg, code, code_size);
 }
-/* ==== END INTERPRETER ==== */
+
 
 #endif /* EVMJIT_CACHE_IMPLEMENTATION_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
