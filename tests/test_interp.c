@@ -1,0 +1,235 @@
+/* Interpreter unit tests with a minimal mock host: exact gas for small programs, status codes
+   for every failure kind, revision gating, and 1024 nested calls on an 8 MiB thread stack.
+   The state tests (tests/run_tool_tests.sh) are the broad conformance check; these pin down
+   behaviour that is easy to state by hand. */
+#define EVMJIT_CACHE_IMPLEMENTATION
+#include "evmjit_cache.h"
+#include "check.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a mock host: one account's storage, calls re-enter evmjit_execute with `code` ---- */
+typedef struct mock {
+    evmjit_bytes32 keys[16], values[16];
+    int slots;
+    const uint8_t *code;
+    size_t code_size;
+    evmjit_revision rev;
+    int max_depth;
+    long calls;
+} mock;
+
+static bool m_exists(evmjit_host_context *c, const evmjit_address *a) { (void)c, (void)a; return true; }
+static evmjit_bytes32 m_get_storage(evmjit_host_context *c, const evmjit_address *a, const evmjit_bytes32 *k) {
+    mock *m = (mock *)c;
+    (void)a;
+    for (int i = 0; i < m->slots; i++)
+        if (!memcmp(m->keys[i].bytes, k->bytes, 32)) return m->values[i];
+    evmjit_bytes32 z = {{0}};
+    return z;
+}
+static evmjit_storage_status m_set_storage(evmjit_host_context *c, const evmjit_address *a,
+                                           const evmjit_bytes32 *k, const evmjit_bytes32 *v) {
+    mock *m = (mock *)c;
+    (void)a;
+    for (int i = 0; i < m->slots; i++)
+        if (!memcmp(m->keys[i].bytes, k->bytes, 32)) {
+            m->values[i] = *v;
+            return EVMJIT_STORAGE_ASSIGNED;
+        }
+    if (m->slots < 16) {
+        m->keys[m->slots] = *k;
+        m->values[m->slots++] = *v;
+    }
+    return EVMJIT_STORAGE_ADDED;
+}
+static evmjit_bytes32 m_zero32(evmjit_host_context *c, const evmjit_address *a) {
+    (void)c, (void)a;
+    evmjit_bytes32 z = {{0}};
+    return z;
+}
+static size_t m_code_size(evmjit_host_context *c, const evmjit_address *a) { (void)c, (void)a; return 0; }
+static size_t m_copy_code(evmjit_host_context *c, const evmjit_address *a, size_t o, uint8_t *b, size_t n) {
+    (void)c, (void)a, (void)o, (void)b, (void)n;
+    return 0;
+}
+static bool m_selfdestruct(evmjit_host_context *c, const evmjit_address *a, const evmjit_address *b) {
+    (void)c, (void)a, (void)b;
+    return true;
+}
+static const evmjit_host_interface *mock_iface(void);
+static evmjit_result m_call(evmjit_host_context *c, const evmjit_message *msg) {
+    mock *m = (mock *)c;
+    m->calls++;
+    if (msg->depth > m->max_depth) m->max_depth = msg->depth;
+    return evmjit_execute(NULL, mock_iface(), c, m->rev, msg, m->code, m->code_size, NULL);
+}
+static evmjit_tx_context m_tx(evmjit_host_context *c) {
+    (void)c;
+    evmjit_tx_context t;
+    memset(&t, 0, sizeof t);
+    t.block_number = 100;
+    return t;
+}
+static evmjit_bytes32 m_block_hash(evmjit_host_context *c, int64_t n) {
+    (void)c;
+    evmjit_bytes32 h = {{0}};
+    h.bytes[31] = (uint8_t)n;
+    return h;
+}
+static void m_log(evmjit_host_context *c, const evmjit_address *a, const uint8_t *d, size_t n,
+                  const evmjit_bytes32 t[], size_t tn) {
+    (void)c, (void)a, (void)d, (void)n, (void)t, (void)tn;
+}
+static evmjit_access_status m_access(evmjit_host_context *c, const evmjit_address *a) {
+    (void)c, (void)a;
+    return EVMJIT_ACCESS_COLD;
+}
+static evmjit_access_status m_access_storage(evmjit_host_context *c, const evmjit_address *a,
+                                             const evmjit_bytes32 *k) {
+    (void)c, (void)a, (void)k;
+    return EVMJIT_ACCESS_COLD;
+}
+static evmjit_bytes32 m_tget(evmjit_host_context *c, const evmjit_address *a, const evmjit_bytes32 *k) {
+    return m_get_storage(c, a, k);
+}
+static void m_tset(evmjit_host_context *c, const evmjit_address *a, const evmjit_bytes32 *k,
+                   const evmjit_bytes32 *v) {
+    (void)m_set_storage(c, a, k, v);
+}
+static const evmjit_host_interface *mock_iface(void) {
+    static const evmjit_host_interface iface = {
+        m_exists, m_get_storage, m_set_storage, m_zero32, m_code_size, m_zero32, m_copy_code,
+        m_selfdestruct, m_call, m_tx, m_block_hash, m_log, m_access, m_access_storage, m_tget, m_tset};
+    return &iface;
+}
+
+/* Runs hex code with `gas` under `rev`; returns the result (caller releases). */
+static evmjit_result run_hex(mock *m, evmjit_revision rev, const char *hex, int64_t gas) {
+    static uint8_t code[4096];
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        code[i] = (uint8_t)v;
+    }
+    m->code = code;
+    m->code_size = n;
+    m->rev = rev;
+    evmjit_message msg;
+    memset(&msg, 0, sizeof msg);
+    msg.gas = gas;
+    return evmjit_execute(NULL, mock_iface(), (evmjit_host_context *)m, rev, &msg, code, n, NULL);
+}
+
+static void expect(const char *name, evmjit_revision rev, const char *hex, int64_t gas,
+                   evmjit_status_code status, int64_t gas_left) {
+    mock m;
+    memset(&m, 0, sizeof m);
+    evmjit_result r = run_hex(&m, rev, hex, gas);
+    CHECKF(r.status_code == status && r.gas_left == gas_left,
+           "%s: status %d gas_left %lld, want %d %lld", name, r.status_code,
+           (long long)r.gas_left, status, (long long)gas_left);
+    if (r.release) r.release(&r);
+}
+
+static void *deep_recursion(void *arg) {
+    mock *m = (mock *)arg;
+    /* CALL(gas, address, 0, 0, 0, 0, 0) to itself, then STOP */
+    evmjit_result r = run_hex(m, EVMJIT_CANCUN, "60006000600060006000305af100", INT64_MAX / 2);
+    m->calls = r.status_code == EVMJIT_SUCCESS ? m->calls : -1;
+    if (r.release) r.release(&r);
+    evmjit_thread_cleanup();
+    return NULL;
+}
+
+int main(void) {
+    /* add11: PUSH1 1 PUSH1 1 ADD PUSH1 0 SSTORE STOP; Cancun: 4*3 + cold 2100 + set 20000 */
+    expect("add11 cancun", EVMJIT_CANCUN, "600160010160005500", 100000, EVMJIT_SUCCESS,
+           100000 - 12 - 22100);
+    /* Frontier: SSTORE of a new nonzero slot costs 20000, no access lists */
+    expect("add11 frontier", EVMJIT_FRONTIER, "600160010160005500", 100000, EVMJIT_SUCCESS,
+           100000 - 12 - 20000);
+    /* Istanbul: SSTORE with 2300 or less left fails (EIP-2200) */
+    expect("sstore stipend", EVMJIT_ISTANBUL, "600160005500", 2306, EVMJIT_OUT_OF_GAS, 0);
+    expect("underflow", EVMJIT_CANCUN, "01", 100, EVMJIT_STACK_UNDERFLOW, 0);
+    expect("undefined 0x0c", EVMJIT_CANCUN, "0c", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("invalid 0xfe", EVMJIT_CANCUN, "fe", 100, EVMJIT_INVALID_INSTRUCTION, 0);
+    expect("push0 before shanghai", EVMJIT_LONDON, "5f", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("push0 shanghai", EVMJIT_SHANGHAI, "5f00", 100, EVMJIT_SUCCESS, 98);
+    expect("clz before osaka", EVMJIT_PRAGUE, "60011e", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("clz osaka", EVMJIT_OSAKA, "60011e00", 100, EVMJIT_SUCCESS, 92);
+    expect("tload cancun", EVMJIT_CANCUN, "60005c00", 200, EVMJIT_SUCCESS, 97);
+    expect("tload shanghai", EVMJIT_SHANGHAI, "60005c00", 200, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("shl before constantinople", EVMJIT_BYZANTIUM, "600160011b", 100,
+           EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("revert before byzantium", EVMJIT_HOMESTEAD, "60006000fd", 100,
+           EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    /* REVERT keeps the gas left: 2 pushes */
+    expect("revert", EVMJIT_CANCUN, "60006000fd", 100, EVMJIT_REVERT, 94);
+    expect("out of gas", EVMJIT_CANCUN, "6001600101", 8, EVMJIT_OUT_OF_GAS, 0);
+    /* JUMP to 0 (a PUSH1) and into PUSH data are bad destinations */
+    expect("bad jump", EVMJIT_CANCUN, "600056", 100, EVMJIT_BAD_JUMP_DESTINATION, 0);
+    expect("jump into push data", EVMJIT_CANCUN, "6004566a5b00", 100, EVMJIT_BAD_JUMP_DESTINATION, 0);
+    /* PUSH1 4 JUMP INVALID JUMPDEST STOP: 3 + 8 + 1 */
+    expect("good jump", EVMJIT_CANCUN, "600456fe5b00", 100, EVMJIT_SUCCESS, 88);
+    /* JUMPI not taken falls through */
+    expect("jumpi not taken", EVMJIT_CANCUN, "6000600a5700", 100, EVMJIT_SUCCESS, 84);
+    /* MSTORE at 0: 3 + 3 + 3 + memory 1 word (3) */
+    expect("mstore", EVMJIT_CANCUN, "602a60005200", 100, EVMJIT_SUCCESS, 88);
+    /* MSTORE at offset 2^32 is out of gas, not a crash */
+    expect("mstore huge offset", EVMJIT_CANCUN, "602a64010000000052", 1000000, EVMJIT_OUT_OF_GAS, 0);
+    /* KECCAK256 of 2^255 bytes: out of gas */
+    expect("keccak hostile size", EVMJIT_CANCUN, "7f800000000000000000000000000000000000000000000000000000000000000060002000",
+           1000000, EVMJIT_OUT_OF_GAS, 0);
+    /* EXP 2**256-1 costs 10 + 50*32 (Spurious Dragon) */
+    expect("exp gas", EVMJIT_CANCUN, "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff60020a00", 10000,
+           EVMJIT_SUCCESS, 10000 - 3 - 3 - 10 - 50 * 32);
+    expect("exp gas frontier", EVMJIT_FRONTIER, "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff60020a00", 10000,
+           EVMJIT_SUCCESS, 10000 - 3 - 3 - 10 - 10 * 32);
+    /* truncated PUSH at the end reads zeros and stops */
+    expect("truncated push", EVMJIT_CANCUN, "61ff", 100, EVMJIT_SUCCESS, 97);
+
+    {
+        /* 1025 PUSH0: stack overflow at the 1025th */
+        char hex[2 * 1026 + 1];
+        for (int i = 0; i < 1025; i++) memcpy(hex + 2 * i, "5f", 2);
+        hex[2 * 1025] = 0;
+        expect("stack overflow", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_STACK_OVERFLOW, 0);
+        hex[2 * 1024] = 0;
+        expect("stack full", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_SUCCESS, 100000 - 2 * 1024);
+    }
+    {
+        /* output: MSTORE 0x2a at 0, RETURN 32 bytes from 0 */
+        mock m;
+        memset(&m, 0, sizeof m);
+        evmjit_result r = run_hex(&m, EVMJIT_CANCUN, "602a60005260206000f3", 100);
+        CHECK(r.status_code == EVMJIT_SUCCESS && r.output_size == 32 && r.output_data &&
+              r.output_data[31] == 0x2a && r.output_data[0] == 0);
+        if (r.release) r.release(&r);
+    }
+    {
+        /* 1024 nested calls on an explicit 8 MiB thread stack (about 3.3 KiB per level at
+           -O2). AddressSanitizer's redzones roughly triple frame sizes, so that build gets
+           24 MiB; the 8 MiB promise is checked by the normal build. */
+        mock m;
+        memset(&m, 0, sizeof m);
+        pthread_attr_t attr;
+        pthread_t th;
+        pthread_attr_init(&attr);
+#if defined(__SANITIZE_ADDRESS__)
+        pthread_attr_setstacksize(&attr, 24u << 20);
+#else
+        pthread_attr_setstacksize(&attr, 8u << 20);
+#endif
+        CHECK(pthread_create(&th, &attr, deep_recursion, &m) == 0);
+        pthread_join(th, NULL);
+        pthread_attr_destroy(&attr);
+        CHECKF(m.max_depth == 1024 && m.calls == 1024, "max depth %d calls %ld", m.max_depth,
+               m.calls);
+    }
+    evmjit_thread_cleanup();
+    return check_summary();
+}
