@@ -39,8 +39,10 @@ tests: $(TESTS)
 llvm-status:
 ifeq ($(HAVE_LLVM),1)
 	@echo "LLVM: $(LLVM_CONFIG) $$($(LLVM_CONFIG) --version)"
+else ifeq ($(LLVM_CONFIG),)
+	@echo "LLVM: no llvm-config 17 or newer (install llvm-19-dev or set LLVM_CONFIG); building without the LLVM backend"
 else
-	@echo "LLVM: not found (install llvm-19-dev or set LLVM_CONFIG); building without the LLVM backend"
+	@echo "LLVM: $(LLVM_CONFIG) found, but evmjit_llvm.c is absent; building without the LLVM backend"
 endif
 
 $(BUILD)/evmjit: examples/evmjit.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)
