@@ -683,38 +683,54 @@ static inline evmjit_word evmjit__w(uint64_t lo) {
     return r;
 }
 
-EVMJIT_API evmjit_word evmjit_word_from_bytes32(const evmjit_bytes32 *b) {
-    evmjit_word r;
-    for (int i = 0; i < 4; i++) {
-        uint64_t v = 0;
-        for (int j = 0; j < 8; j++) v = (v << 8) | b->bytes[(3 - i) * 8 + j];
-        r.w[i] = v;
-    }
+static inline uint64_t evmjit__load_be64(const uint8_t *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) &&                      \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return __builtin_bswap64(v);
+#else
+    v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+#endif
+}
+static inline void evmjit__store_be64(uint8_t *p, uint64_t v) {
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) &&                      \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+    memcpy(p, &v, 8);
+#else
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (uint8_t)v;
+#endif
+}
+
+/* 32 big-endian bytes to a word (memory loads, bytes32 values). */
+static inline evmjit_word evmjit__word_from_be32(const uint8_t *p) {
+    evmjit_word r = {{evmjit__load_be64(p + 24), evmjit__load_be64(p + 16),
+                      evmjit__load_be64(p + 8), evmjit__load_be64(p)}};
     return r;
+}
+
+/* Big-endian bytes (up to 32) to a word: PUSH data, addresses. */
+static inline evmjit_word evmjit__word_from_be(const uint8_t *p, size_t n) {
+    uint8_t buf[32] = {0};
+    memcpy(buf + 32 - n, p, n);
+    return evmjit__word_from_be32(buf);
+}
+
+static inline void evmjit__word_to_be(evmjit_word a, uint8_t out[32]) {
+    for (int i = 0; i < 4; i++) evmjit__store_be64(out + 8 * i, a.w[3 - i]);
+}
+
+EVMJIT_API evmjit_word evmjit_word_from_bytes32(const evmjit_bytes32 *b) {
+    return evmjit__word_from_be32(b->bytes);
 }
 
 EVMJIT_API evmjit_bytes32 evmjit_word_to_bytes32(evmjit_word a) {
     evmjit_bytes32 b;
-    for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 8; j++) b.bytes[(3 - i) * 8 + j] = (uint8_t)(a.w[i] >> (56 - 8 * j));
+    evmjit__word_to_be(a, b.bytes);
     return b;
-}
-
-/* Big-endian bytes (up to 32) to a word: PUSH data, calldata loads. */
-static inline evmjit_word evmjit__word_from_be(const uint8_t *p, size_t n) {
-    evmjit_word r = {{0, 0, 0, 0}};
-    for (size_t i = 0; i < n; i++) {
-        size_t bit = 8 * (n - 1 - i);
-        r.w[bit / 64] |= (uint64_t)p[i] << (bit % 64);
-    }
-    return r;
-}
-
-static inline void evmjit__word_to_be(evmjit_word a, uint8_t out[32]) {
-    for (int i = 0; i < 4; i++) {
-        uint64_t v = a.w[3 - i];
-        for (int j = 0; j < 8; j++) out[8 * i + j] = (uint8_t)(v >> (56 - 8 * j));
-    }
 }
 
 static inline bool evmjit__word_is_zero(evmjit_word a) {
@@ -1462,7 +1478,7 @@ static evmjit_status_code evmjit__op_mload(evmjit_frame *f, evmjit_word *args) {
     uint64_t off;
     evmjit_status_code st = evmjit__op_memory_access(f, args[0], 32, &off);
     if (st != EVMJIT_SUCCESS) return st;
-    args[0] = evmjit__word_from_be(f->memory + off, 32);
+    args[0] = evmjit__word_from_be32(f->memory + off);
     return EVMJIT_SUCCESS;
 }
 static evmjit_status_code evmjit__op_mstore(evmjit_frame *f, evmjit_word *args) {
@@ -2084,7 +2100,7 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
         case 0x35: {
             uint8_t buf[32];
             evmjit__copy_padded(buf, f->msg->input_data, f->msg->input_size, sp[0], 32);
-            sp[0] = evmjit__word_from_be(buf, 32);
+            sp[0] = evmjit__word_from_be32(buf);
             break;
         }
         case 0x36: *--sp = evmjit__w(f->msg->input_size); break;
@@ -2107,7 +2123,7 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
         case 0x50: sp++; break;
         case 0x51:
             if (f->memory_size >= 32 && evmjit__word_fits64(sp[0]) && sp[0].w[0] <= f->memory_size - 32) {
-                sp[0] = evmjit__word_from_be(f->memory + sp[0].w[0], 32);
+                sp[0] = evmjit__word_from_be32(f->memory + sp[0].w[0]);
             } else {
                 EVMJIT__CALL_BUILTIN(evmjit__op_mload(f, sp));
             }
