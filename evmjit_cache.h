@@ -471,6 +471,13 @@ EVMJIT_API const evmjit_builtins *evmjit_builtins_table(void);
 /* The tier-0 program for any code: interprets frame->code. Any thread. */
 EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *frame);
 
+/* [LLVM backend] The interpreter's instruction table entry for opcode `op` (0..255) under
+   `rev`: static gas, stack items required, and items pushed minus popped. Returns false (and
+   leaves the outputs alone) when `op` is undefined in `rev` or `rev` is out of range. The
+   compiler uses it so that both tiers share one table. Any thread; never blocks. */
+EVMJIT_API bool evmjit_op_info(evmjit_revision rev, unsigned op, int *gas, int *inputs,
+                               int *growth);
+
 /* Execute one call frame of `code` for `msg` under revision `rev`, exactly like EVMC's
    execute. `runtime` may be NULL: then the code is always interpreted. `code_hash` is the
    keccak-256 of `code`, used as the cache key (may be NULL when runtime is NULL). The result's
@@ -1291,6 +1298,18 @@ static void evmjit__build_tables(void) {
 static const evmjit__op_info *evmjit__ops(evmjit_revision rev) {
     call_once(&evmjit__tables_once, evmjit__build_tables);
     return evmjit__op_tables[rev];
+}
+
+/* [LLVM backend] public view of the tables above (see the declaration). */
+EVMJIT_API bool evmjit_op_info(evmjit_revision rev, unsigned op, int *gas, int *inputs,
+                               int *growth) {
+    if ((unsigned)rev > EVMJIT_MAX_REVISION || op > 255) return false;
+    const evmjit__op_info info = evmjit__ops(rev)[op];
+    if (info.gas < 0) return false;
+    *gas = info.gas;
+    *inputs = info.inputs;
+    *growth = info.growth;
+    return true;
 }
 
 /* ---- SSTORE cost by storage status ------------------------------------------------------ */
