@@ -1,16 +1,124 @@
 /* evmjit command-line tool: run state tests, benchmarks and the artifact store.
    Subcommands are added as the library grows; `evmjit --help` lists them. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
 
+#include "host.h"
+#include "statetest.h"
+
 static void usage(FILE *out) {
-    fprintf(out, "usage: evmjit COMMAND [ARGS...]\n"
-                 "commands:\n"
-                 "  keccak TEXT    print the keccak-256 of TEXT\n"
-                 "  --help         this text\n");
+    fprintf(out,
+            "usage: evmjit COMMAND [ARGS...]\n"
+            "commands:\n"
+            "  keccak TEXT    print the keccak-256 of TEXT\n"
+            "  statetest [--mode interp] [--fork NAME] [--filter SUBSTRING] [--skip-list FILE]\n"
+            "            [-v] PATH...\n"
+            "                 run the state tests in each file or directory (recursively);\n"
+            "                 ends with \"N passed, M failed[, K skipped]\", exits 1 on failure\n"
+            "  vmtest [--mode interp] [--fork NAME] [--filter SUBSTRING] [-v] PATH...\n"
+            "                 run legacy VM tests (default fork: Homestead)\n"
+            "  --help         this text\n");
+}
+
+/* The runtime for an execution mode, handed to every evmjit_execute of a run. `interp` is
+   the interpreter (NULL runtime). `jit` and `aot` will create an evmjit_runtime with the
+   matching backend here, once the code cache and the LLVM backend exist; until then they
+   are refused. Returns false (message printed) for a mode this build cannot run. */
+static bool make_runtime(const char *mode, evmjit_runtime **rt) {
+    *rt = NULL;
+    if (!strcmp(mode, "interp")) return true;
+    if (!strcmp(mode, "jit") || !strcmp(mode, "aot")) {
+        fprintf(stderr, "evmjit: --mode %s is not available in this build yet\n", mode);
+        return false;
+    }
+    fprintf(stderr, "evmjit: unknown --mode '%s' (interp, jit, aot)\n", mode);
+    return false;
+}
+
+static void destroy_runtime(evmjit_runtime *rt) {
+    (void)rt; /* nothing to free while only the interpreter exists */
+}
+
+typedef struct test_job {
+    int argc;
+    char **argv;
+    bool vm;
+    int status;
+} test_job;
+
+/* statetest / vmtest: parse options, run every PATH, print the counts. */
+static void *run_tests(void *arg) {
+    test_job *job = arg;
+    statetest_options o;
+    memset(&o, 0, sizeof o);
+    o.vm_rev = EVMJIT_HOMESTEAD;
+    const char *mode = "interp";
+    int i = 2;
+    job->status = 2;
+    for (; i < job->argc && job->argv[i][0] == '-'; i++) {
+        const char *a = job->argv[i];
+        const char *val = i + 1 < job->argc ? job->argv[i + 1] : NULL;
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            o.verbose = true;
+        } else if (!strcmp(a, "--mode") && val) {
+            mode = val, i++;
+        } else if (!strcmp(a, "--fork") && val) {
+            evmjit_revision rev;
+            if (!host_revision_from_name(val, &rev)) {
+                fprintf(stderr, "evmjit: unknown fork name '%s'\n", val);
+                return NULL;
+            }
+            o.has_fork = true;
+            o.fork = rev;
+            o.vm_rev = rev;
+            i++;
+        } else if (!strcmp(a, "--filter") && val) {
+            o.filter = val, i++;
+        } else if (!strcmp(a, "--skip-list") && val) {
+            o.skip_list = val, i++;
+        } else {
+            fprintf(stderr, "evmjit: unknown option or missing value: %s\n", a);
+            usage(stderr);
+            return NULL;
+        }
+    }
+    if (i >= job->argc) {
+        fprintf(stderr, "evmjit: %s needs at least one PATH\n", job->argv[1]);
+        return NULL;
+    }
+    if (!make_runtime(mode, &o.runtime)) return NULL;
+    statetest_counts c = {0, 0, 0};
+    for (; i < job->argc; i++) {
+        if (job->vm) statetest_run_vm_path(&o, job->argv[i], &c, stdout);
+        else statetest_run_path(&o, job->argv[i], &c, stdout);
+        fflush(stdout);
+    }
+    destroy_runtime(o.runtime);
+    statetest_print_counts(&c, stdout);
+    job->status = c.failed ? 1 : 0;
+    return NULL;
+}
+
+/* Tests nest up to 1024 call frames, each a few native frames (host and interpreter): run
+   them on a thread with a generous stack rather than trusting the main thread's limit. */
+static int run_on_big_stack(test_job *job) {
+    pthread_attr_t attr;
+    pthread_t t;
+    if (pthread_attr_init(&attr) != 0) return 2;
+    pthread_attr_setstacksize(&attr, (size_t)512 << 20);
+    int rc = pthread_create(&t, &attr, run_tests, job);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        run_tests(job); /* fall back to this thread */
+        return job->status;
+    }
+    pthread_join(t, NULL);
+    return job->status;
 }
 
 int main(int argc, char **argv) {
@@ -23,6 +131,10 @@ int main(int argc, char **argv) {
         for (int i = 0; i < 32; i++) printf("%02x", h.bytes[i]);
         printf("\n");
         return 0;
+    }
+    if (!strcmp(argv[1], "statetest") || !strcmp(argv[1], "vmtest")) {
+        test_job job = {argc, argv, !strcmp(argv[1], "vmtest"), 2};
+        return run_on_big_stack(&job);
     }
     fprintf(stderr, "evmjit: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Conformance through the command-line tool (test.sh runs this after the unit tests):
+#   build/evmjit statetest  $EVMJIT_FIXTURES/state                    (GeneralStateTests, Osaka)
+#   build/evmjit vmtest     $EVMJIT_FIXTURES/vm/VMTests               (legacy VM tests)
+#   build/evmjit statetest  $EVMJIT_FIXTURES/bench/evm-benchmarks     (London post states)
+# plus bad-input checks: malformed JSON, an odd-length hex string and an unknown fork name must
+# each be reported as a failure (exit status 1), never crash the tool.
+# Ends with the summed "N passed, M failed[, K skipped]"; exits 1 on any failure.
+set -u
+cd "$(dirname "$0")/.."
+TOOL="${EVMJIT_TOOL:-build/evmjit}"
+FIX="${EVMJIT_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
+MODE="${EVMJIT_MODE:-interp}"
+SKIPLIST=tests/statetest_skip.txt
+
+pass=0; fail=0; skip=0
+
+if [ ! -x "$TOOL" ]; then
+    echo "FAIL $TOOL is missing: build it with make"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+# run_suite NAME ARGS...: run the tool, add up its closing line. A run without that line, or
+# one killed by a signal, counts as one failure.
+run_suite() {
+    local name="$1"; shift
+    local log
+    log=$(mktemp)
+    local start=$SECONDS
+    "$TOOL" "$@" >"$log" 2>&1
+    local rc=$?
+    local line
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    if [ -z "$line" ] || [ "$rc" -gt 1 ]; then
+        echo "FAIL $name: exit status $rc, no summary line"; tail -n 20 "$log"
+        fail=$((fail + 1)); rm -f "$log"; return
+    fi
+    local p f s
+    p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p'); s=${s:-0}
+    if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+    pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
+    if [ "$f" != 0 ]; then
+        echo "FAIL $name: $line ($((SECONDS - start)) s)"
+        grep -E '^FAIL' "$log" | head -n 30
+    else
+        echo "ok   $name: $line ($((SECONDS - start)) s)"
+    fi
+    grep -E '^SKIP' "$log" | sed -E 's/^SKIP [^:]*: [^:]*: //' | sort | uniq -c | sort -rn | head -n 5 |
+        sed 's/^/     SKIP reason: /'
+    rm -f "$log"
+}
+
+skip_list_args=()
+[ -f "$SKIPLIST" ] && skip_list_args=(--skip-list "$SKIPLIST")
+
+# ---- conformance ------------------------------------------------------------------------------
+if [ -d "$FIX/state" ]; then
+    run_suite "state tests" statetest --mode "$MODE" "${skip_list_args[@]}" "$FIX/state"
+else
+    echo "SKIP: state tests: fixtures not found at $FIX/state (set EVMJIT_FIXTURES)"
+    skip=$((skip + 1))
+fi
+if [ -d "$FIX/vm/VMTests" ]; then
+    run_suite "VM tests" vmtest --mode "$MODE" "${skip_list_args[@]}" "$FIX/vm/VMTests"
+else
+    echo "SKIP: VM tests: fixtures not found at $FIX/vm/VMTests (set EVMJIT_FIXTURES)"
+    skip=$((skip + 1))
+fi
+if [ -d "$FIX/bench/evm-benchmarks" ]; then
+    run_suite "evm-benchmarks" statetest --mode "$MODE" "$FIX/bench/evm-benchmarks"
+else
+    echo "SKIP: evm-benchmarks: fixtures not found at $FIX/bench/evm-benchmarks (set EVMJIT_FIXTURES)"
+    skip=$((skip + 1))
+fi
+
+# ---- bad input --------------------------------------------------------------------------------
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+good_test() { # a minimal valid state test; $1 replaces the code, $2 the fork name
+    cat <<EOF
+{"t": {"env": {"currentCoinbase": "0x2adc25665018aa1fe0e6bc666dac8fc2697ff9ba",
+               "currentGasLimit": "0x05f5e100", "currentNumber": "0x01",
+               "currentTimestamp": "0x03e8", "currentDifficulty": "0x020000",
+               "currentBaseFee": "0x0a"},
+       "pre": {"0xa94f5374fce5edbc8e2a8697c15331677e6ebf0b":
+                   {"balance": "0x0de0b6b3a7640000", "nonce": "0x00", "code": "0x", "storage": {}},
+               "0x1000000000000000000000000000000000000000":
+                   {"balance": "0x00", "nonce": "0x00", "code": "$1", "storage": {}}},
+       "transaction": {"data": ["0x"], "gasLimit": ["0x0186a0"], "gasPrice": "0x0a",
+                       "nonce": "0x00", "to": "0x1000000000000000000000000000000000000000",
+                       "value": ["0x00"], "sender": "0xa94f5374fce5edbc8e2a8697c15331677e6ebf0b",
+                       "secretKey": "0x45a915e4d060149eb4365960e6a7a45f334393093061116b197e3240065ff2d8"},
+       "post": {"$2": [{"hash": "0x00", "logs": "0x00", "indexes": {"data": 0, "gas": 0, "value": 0}}]}}}
+EOF
+}
+printf '{"t": {"env": {' >"$tmp/malformed.json"
+good_test "0x6001600" "Cancun" >"$tmp/oddhex.json"
+good_test "0x00" "NoSuchFork" >"$tmp/unknownfork.json"
+# check_bad NAME FILE PATTERN: the tool must exit with status 1 and print PATTERN
+check_bad() {
+    local out rc
+    out=$("$TOOL" statetest "$2" 2>&1); rc=$?
+    if [ "$rc" = 1 ] && echo "$out" | grep -q "$3"; then
+        echo "ok   bad input: $1 reported"
+        pass=$((pass + 1))
+    else
+        echo "FAIL bad input: $1: exit status $rc (want 1), output:"; echo "$out" | head -n 5
+        fail=$((fail + 1))
+    fi
+}
+check_bad "malformed JSON" "$tmp/malformed.json" "malformed JSON"
+check_bad "odd-length hex" "$tmp/oddhex.json" "odd-length hex"
+check_bad "unknown fork" "$tmp/unknownfork.json" "unknown fork name 'NoSuchFork'"
+# all three in one run: each is one failure, the run goes on to the end
+out=$("$TOOL" statetest "$tmp" 2>&1); rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q '^0 passed, 3 failed$'; then
+    echo "ok   bad input: a directory of broken files is reported file by file"
+    pass=$((pass + 1))
+else
+    echo "FAIL bad input: directory run: exit status $rc, output:"; echo "$out" | tail -n 5
+    fail=$((fail + 1))
+fi
+
+if [ "$skip" != 0 ]; then
+    echo "$pass passed, $fail failed, $skip skipped"
+else
+    echo "$pass passed, $fail failed"
+fi
+[ "$fail" = 0 ]
