@@ -445,7 +445,7 @@ static size_t hf_copy_code(evmjit_host_context *ctx, const evmjit_address *addre
     host_account *a = host_find(H(ctx), address);
     if (!a || !a->exists || offset >= a->code_size) return 0;
     size_t n = a->code_size - offset < size ? a->code_size - offset : size;
-    memcpy(buffer, a->code + offset, n);
+    if (n) memcpy(buffer, a->code + offset, n);
     return n;
 }
 

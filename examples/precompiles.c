@@ -347,7 +347,7 @@ evmjit_status_code precompile_run(unsigned id, evmjit_revision rev, const uint8_
     switch (id) {
     case 1: {
         uint8_t in[128] = {0};
-        memcpy(in, input, input_size < 128 ? input_size : 128);
+        if (input_size) memcpy(in, input, input_size < 128 ? input_size : 128);
         precompile_ecrecover(in, output, output_size);
         break;
     }

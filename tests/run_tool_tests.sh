@@ -123,6 +123,29 @@ else
     echo "FAIL bad input: directory run: exit status $rc, output:"; echo "$out" | tail -n 5
     fail=$((fail + 1))
 fi
+# a vector that reaches an unimplemented precompile (bn254 add at 0x06, called with all gas)
+# is skipped with the reason, not failed
+mkdir "$tmp/pre"
+good_test "0x6000600060006000600060065af100" "Cancun" >"$tmp/pre/bn254.json"
+out=$("$TOOL" statetest "$tmp/pre" 2>&1); rc=$?
+if [ "$rc" = 0 ] && echo "$out" | grep -q '^0 passed, 0 failed, 1 skipped$' &&
+   echo "$out" | grep -q 'bn254 add precompile.*not implemented'; then
+    echo "ok   unimplemented precompile: vector skipped with the reason"
+    pass=$((pass + 1))
+else
+    echo "FAIL unimplemented precompile: exit status $rc, output:"; echo "$out" | tail -n 5
+    fail=$((fail + 1))
+fi
+# the run fails when a vector fails (a wrong expected root)
+good_test "0x00" "Cancun" >"$tmp/pre/bn254.json"
+out=$("$TOOL" statetest "$tmp/pre" 2>&1); rc=$?
+if [ "$rc" = 1 ] && echo "$out" | grep -q '^0 passed, 1 failed$' && echo "$out" | grep -q 'state root: expected'; then
+    echo "ok   wrong root: reported with both roots"
+    pass=$((pass + 1))
+else
+    echo "FAIL wrong root: exit status $rc, output:"; echo "$out" | tail -n 5
+    fail=$((fail + 1))
+fi
 
 if [ "$skip" != 0 ]; then
     echo "$pass passed, $fail failed, $skip skipped"
