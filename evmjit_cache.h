@@ -597,41 +597,91 @@ static inline uint64_t evmjit__rotl64(uint64_t x, unsigned n) {
     return n == 0 ? x : (x << n) | (x >> (64 - n));
 }
 
-/* Keccak-f[1600]: 24 rounds of theta, rho+pi, chi, iota over a 5x5 lane state (lane x,y at
-   index x + 5y). */
+/* Keccak-f[1600]: 24 rounds over 25 lanes kept in locals (lane x,y is a##x##y, state
+   index x + 5y). Each round: theta (column parities), rho+pi (rotate each lane and move
+   lane x,y to y,2x+3y), chi (row nonlinearity) and iota (round constant). */
 static void evmjit__keccakf(uint64_t s[25]) {
-    /* rho offsets and pi destinations, walked along the pi cycle starting at lane 1 */
-    static const unsigned rho[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
-                                     27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
-    static const unsigned pi[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
-                                    15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
+    uint64_t a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4], a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9], a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14], a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19], a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
     for (int round = 0; round < 24; round++) {
-        uint64_t c[5];
-        for (int x = 0; x < 5; x++) c[x] = s[x] ^ s[x + 5] ^ s[x + 10] ^ s[x + 15] ^ s[x + 20];
-        for (int x = 0; x < 5; x++) {
-            uint64_t d = c[(x + 4) % 5] ^ evmjit__rotl64(c[(x + 1) % 5], 1);
-            for (int y = 0; y < 25; y += 5) s[y + x] ^= d;
-        }
-        uint64_t carried = s[1];
-        for (int i = 0; i < 24; i++) {
-            unsigned j = pi[i];
-            uint64_t t = s[j];
-            s[j] = evmjit__rotl64(carried, rho[i]);
-            carried = t;
-        }
-        for (int y = 0; y < 25; y += 5) {
-            uint64_t row[5];
-            for (int x = 0; x < 5; x++) row[x] = s[y + x];
-            for (int x = 0; x < 5; x++) s[y + x] = row[x] ^ (~row[(x + 1) % 5] & row[(x + 2) % 5]);
-        }
-        s[0] ^= evmjit__keccak_rc[round];
+        uint64_t c0 = a00 ^ a01 ^ a02 ^ a03 ^ a04;
+        uint64_t c1 = a10 ^ a11 ^ a12 ^ a13 ^ a14;
+        uint64_t c2 = a20 ^ a21 ^ a22 ^ a23 ^ a24;
+        uint64_t c3 = a30 ^ a31 ^ a32 ^ a33 ^ a34;
+        uint64_t c4 = a40 ^ a41 ^ a42 ^ a43 ^ a44;
+        uint64_t d0 = c4 ^ evmjit__rotl64(c1, 1);
+        uint64_t d1 = c0 ^ evmjit__rotl64(c2, 1);
+        uint64_t d2 = c1 ^ evmjit__rotl64(c3, 1);
+        uint64_t d3 = c2 ^ evmjit__rotl64(c4, 1);
+        uint64_t d4 = c3 ^ evmjit__rotl64(c0, 1);
+        uint64_t b00 = evmjit__rotl64(a00 ^ d0, 0);
+        uint64_t b10 = evmjit__rotl64(a11 ^ d1, 44);
+        uint64_t b20 = evmjit__rotl64(a22 ^ d2, 43);
+        uint64_t b30 = evmjit__rotl64(a33 ^ d3, 21);
+        uint64_t b40 = evmjit__rotl64(a44 ^ d4, 14);
+        uint64_t b01 = evmjit__rotl64(a30 ^ d3, 28);
+        uint64_t b11 = evmjit__rotl64(a41 ^ d4, 20);
+        uint64_t b21 = evmjit__rotl64(a02 ^ d0, 3);
+        uint64_t b31 = evmjit__rotl64(a13 ^ d1, 45);
+        uint64_t b41 = evmjit__rotl64(a24 ^ d2, 61);
+        uint64_t b02 = evmjit__rotl64(a10 ^ d1, 1);
+        uint64_t b12 = evmjit__rotl64(a21 ^ d2, 6);
+        uint64_t b22 = evmjit__rotl64(a32 ^ d3, 25);
+        uint64_t b32 = evmjit__rotl64(a43 ^ d4, 8);
+        uint64_t b42 = evmjit__rotl64(a04 ^ d0, 18);
+        uint64_t b03 = evmjit__rotl64(a40 ^ d4, 27);
+        uint64_t b13 = evmjit__rotl64(a01 ^ d0, 36);
+        uint64_t b23 = evmjit__rotl64(a12 ^ d1, 10);
+        uint64_t b33 = evmjit__rotl64(a23 ^ d2, 15);
+        uint64_t b43 = evmjit__rotl64(a34 ^ d3, 56);
+        uint64_t b04 = evmjit__rotl64(a20 ^ d2, 62);
+        uint64_t b14 = evmjit__rotl64(a31 ^ d3, 55);
+        uint64_t b24 = evmjit__rotl64(a42 ^ d4, 39);
+        uint64_t b34 = evmjit__rotl64(a03 ^ d0, 41);
+        uint64_t b44 = evmjit__rotl64(a14 ^ d1, 2);
+        a00 = b00 ^ (~b10 & b20);
+        a10 = b10 ^ (~b20 & b30);
+        a20 = b20 ^ (~b30 & b40);
+        a30 = b30 ^ (~b40 & b00);
+        a40 = b40 ^ (~b00 & b10);
+        a01 = b01 ^ (~b11 & b21);
+        a11 = b11 ^ (~b21 & b31);
+        a21 = b21 ^ (~b31 & b41);
+        a31 = b31 ^ (~b41 & b01);
+        a41 = b41 ^ (~b01 & b11);
+        a02 = b02 ^ (~b12 & b22);
+        a12 = b12 ^ (~b22 & b32);
+        a22 = b22 ^ (~b32 & b42);
+        a32 = b32 ^ (~b42 & b02);
+        a42 = b42 ^ (~b02 & b12);
+        a03 = b03 ^ (~b13 & b23);
+        a13 = b13 ^ (~b23 & b33);
+        a23 = b23 ^ (~b33 & b43);
+        a33 = b33 ^ (~b43 & b03);
+        a43 = b43 ^ (~b03 & b13);
+        a04 = b04 ^ (~b14 & b24);
+        a14 = b14 ^ (~b24 & b34);
+        a24 = b24 ^ (~b34 & b44);
+        a34 = b34 ^ (~b44 & b04);
+        a44 = b44 ^ (~b04 & b14);
+        a00 ^= evmjit__keccak_rc[round];
     }
+    s[0] = a00; s[1] = a10; s[2] = a20; s[3] = a30; s[4] = a40;
+    s[5] = a01; s[6] = a11; s[7] = a21; s[8] = a31; s[9] = a41;
+    s[10] = a02; s[11] = a12; s[12] = a22; s[13] = a32; s[14] = a42;
+    s[15] = a03; s[16] = a13; s[17] = a23; s[18] = a33; s[19] = a43;
+    s[20] = a04; s[21] = a14; s[22] = a24; s[23] = a34; s[24] = a44;
 }
 
 static inline uint64_t evmjit__load_le64(const uint8_t *p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+#else
     uint64_t v = 0;
     for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
     return v;
+#endif
 }
 
 static void evmjit__keccak_absorb_block(uint64_t s[25], const uint8_t *block) {
