@@ -405,6 +405,128 @@ static void test_transfer_tx(void) {
     host_destroy(h);
 }
 
+static evmjit_address addr_hex(const char *hex) {
+    evmjit_address a;
+    unhex(hex, a.bytes, 20);
+    return a;
+}
+
+/* host->call as the VM uses it for CREATE/CREATE2/CALL at depth 1. */
+static void test_frames(void) {
+    const evmjit_host_interface *f = host_interface();
+    evmjit_bytes32 big = b32_of(1000000), zero = b32_of(0);
+    evmjit_address s = addr_hex("6ac7ea33f8831ea9dcc53393aaa88b25a785dbf0");
+    evmjit_message m;
+
+    /* CREATE addresses (nonce 0 and 1 of a well-known sender), code deposit */
+    host_state *h = host_create(EVMJIT_LONDON, NULL);
+    evmjit_host_context *c = host_context(h);
+    host_put_account(h, &s, &big, 0, NULL, 0);
+    static const uint8_t ret_one[] = {0x60, 0x2a, 0x60, 0, 0x53, 0x60, 1, 0x60, 0, 0xf3};
+    memset(&m, 0, sizeof m);
+    m.kind = EVMJIT_CREATE;
+    m.depth = 1;
+    m.gas = 100000;
+    m.sender = s;
+    m.input_data = ret_one;
+    m.input_size = sizeof ret_one;
+    evmjit_result r = f->call(c, &m);
+    evmjit_address want0 = addr_hex("cd234a471b72ba2f1ccf0a70fcaba648a5eecd8d");
+    CHECK(r.status_code == EVMJIT_SUCCESS && !memcmp(r.create_address.bytes, want0.bytes, 20));
+    int64_t used_one = m.gas - r.gas_left;
+    if (r.release) r.release(&r);
+    host_account *na = host_find(h, &want0);
+    CHECK(na && na->exists && na->nonce == 1 && na->code_size == 1 && na->code[0] == 0x2a);
+    CHECK(host_find(h, &s)->nonce == 1);
+    /* the same initcode returning 0xEF: rejected from London (EIP-3541), all gas gone */
+    static const uint8_t ret_ef[] = {0x60, 0xef, 0x60, 0, 0x53, 0x60, 1, 0x60, 0, 0xf3};
+    m.input_data = ret_ef;
+    r = f->call(c, &m);
+    evmjit_address want1 = addr_hex("343c43a37d37dff08ae8c4a11544c718abb4fcf8");
+    CHECK(r.status_code != EVMJIT_SUCCESS && r.gas_left == 0);
+    if (r.release) r.release(&r);
+    CHECK(!host_find(h, &want1)->exists);
+    CHECK(host_find(h, &s)->nonce == 2); /* the nonce bump survives the failure */
+    host_destroy(h);
+
+    /* Berlin accepts 0xEF code; the deposit costs 200 per byte */
+    h = host_create(EVMJIT_BERLIN, NULL);
+    c = host_context(h);
+    host_put_account(h, &s, &big, 0, NULL, 0);
+    m.input_data = ret_ef;
+    r = f->call(c, &m);
+    CHECK(r.status_code == EVMJIT_SUCCESS && m.gas - r.gas_left == used_one);
+    if (r.release) r.release(&r);
+    CHECK(host_find(h, &want0)->code_size == 1);
+    /* collision: an account with a nonce at the next address */
+    host_put_account(h, &want1, &zero, 1, NULL, 0);
+    m.input_data = ret_one;
+    r = f->call(c, &m);
+    CHECK(r.status_code != EVMJIT_SUCCESS && r.gas_left == 0);
+    if (r.release) r.release(&r);
+    CHECK(host_find(h, &s)->nonce == 2 && host_find(h, &want1)->code_size == 0);
+    host_destroy(h);
+
+    /* CREATE2 (EIP-1014 example 0: zero sender, zero salt, initcode 0x00) */
+    h = host_create(EVMJIT_CANCUN, NULL);
+    c = host_context(h);
+    evmjit_address z = addr_of(0);
+    host_put_account(h, &z, &big, 0, NULL, 0);
+    static const uint8_t stop[] = {0x00};
+    memset(&m, 0, sizeof m);
+    m.kind = EVMJIT_CREATE2;
+    m.depth = 1;
+    m.gas = 100000;
+    m.sender = z;
+    m.input_data = stop;
+    m.input_size = 1;
+    r = f->call(c, &m);
+    evmjit_address want2 = addr_hex("4d1a2e2bb4f88f0250f26ffff098b0b30b26bf38");
+    CHECK(r.status_code == EVMJIT_SUCCESS && !memcmp(r.create_address.bytes, want2.bytes, 20) &&
+          r.gas_left == m.gas);
+    if (r.release) r.release(&r);
+
+    /* a precompile call that runs out of gas undoes its value transfer */
+    evmjit_address sha = addr_of(2), rip = addr_of(3);
+    memset(&m, 0, sizeof m);
+    m.kind = EVMJIT_CALL;
+    m.depth = 1;
+    m.gas = 10;
+    m.sender = z;
+    m.recipient = m.code_address = sha;
+    m.value = b32_of(5);
+    r = f->call(c, &m);
+    CHECK(r.status_code == EVMJIT_OUT_OF_GAS && r.gas_left == 0);
+    evmjit_bytes32 b = f->get_balance(c, &sha);
+    CHECK(b32_low(&b) == 0 && !host_find(h, &sha)->exists);
+    m.gas = 100;
+    r = f->call(c, &m);
+    CHECK(r.status_code == EVMJIT_SUCCESS && r.gas_left == 40 && r.output_size == 32);
+    if (r.release) r.release(&r);
+    b = f->get_balance(c, &sha);
+    CHECK(b32_low(&b) == 5);
+    host_destroy(h);
+
+    /* the RIPEMD-160 quirk: an empty 0x03 touched by a failed call is still deleted */
+    h = host_create(EVMJIT_CANCUN, NULL);
+    c = host_context(h);
+    host_put_account(h, &z, &big, 0, NULL, 0);
+    host_put_account(h, &rip, &zero, 0, NULL, 0);
+    host_put_account(h, &sha, &zero, 0, NULL, 0);
+    m.value = zero;
+    m.gas = 10;
+    m.recipient = m.code_address = rip;
+    r = f->call(c, &m);
+    CHECK(r.status_code == EVMJIT_OUT_OF_GAS);
+    m.recipient = m.code_address = sha;
+    r = f->call(c, &m);
+    CHECK(r.status_code == EVMJIT_OUT_OF_GAS);
+    host_finalize_tx(h);
+    CHECK(!host_find(h, &rip)->exists); /* touch survived the revert */
+    CHECK(host_find(h, &sha)->exists);  /* touch reverted: the empty account stays */
+    host_destroy(h);
+}
+
 static void test_intrinsic(void) {
     static const uint8_t data[] = {0, 1, 0, 2};
     host_tx tx;
@@ -446,6 +568,7 @@ int main(void) {
     test_storage_status();
     test_accounts();
     test_transfer_tx();
+    test_frames();
     test_intrinsic();
     test_roots();
     return check_summary();
