@@ -23,8 +23,9 @@
 
 /* keccak-256 of the empty string: the code hash of an account without code. */
 static const evmjit_bytes32 host_empty_code_hash = {
-    {0xc5, 0xd2, 0x46, 0x01, 0x86, 0xf7, 0x23, 0x3c, 0x92, 0x7e, 0x7d, 0xb2, 0xdc, 0xc7, 0x03, 0xc0,
-     0xe5, 0x00, 0xb6, 0x53, 0xca, 0x82, 0x27, 0x3b, 0x7b, 0xfa, 0xd8, 0x04, 0x5d, 0x85, 0xa4, 0x70}};
+    {0xc5, 0xd2, 0x46, 0x01, 0x86, 0xf7, 0x23, 0x3c, 0x92, 0x7e, 0x7d, 0xb2, 0xdc, 0xc7, 0x03,
+     0xc0, 0xe5, 0x00, 0xb6, 0x53, 0xca, 0x82, 0x27, 0x3b, 0x7b, 0xfa, 0xd8, 0x04, 0x5d, 0x85,
+     0xa4, 0x70}};
 
 #define HOST_MAX_CODE_SIZE 24576     /* EIP-170 */
 #define HOST_MAX_INITCODE_SIZE 49152 /* EIP-3860 */
@@ -79,7 +80,9 @@ static bool addr_eq(const evmjit_address *a, const evmjit_address *b) {
     return memcmp(a->bytes, b->bytes, 20) == 0;
 }
 
-static void mpz_from_b32(mpz_t r, const evmjit_bytes32 *b) { mpz_import(r, 32, 1, 1, 1, 0, b->bytes); }
+static void mpz_from_b32(mpz_t r, const evmjit_bytes32 *b) {
+    mpz_import(r, 32, 1, 1, 1, 0, b->bytes);
+}
 
 /* r = x (x < 2^256 required). */
 static evmjit_word mpz_to_word(const mpz_t x) {
@@ -397,7 +400,8 @@ static evmjit_storage_status storage_status(const evmjit_bytes32 *o, const evmji
         return nz ? EVMJIT_STORAGE_DELETED : EVMJIT_STORAGE_MODIFIED;
     }
     if (!oz) {
-        if (cz) return b32_eq(n, o) ? EVMJIT_STORAGE_DELETED_RESTORED : EVMJIT_STORAGE_DELETED_ADDED;
+        if (cz)
+            return b32_eq(n, o) ? EVMJIT_STORAGE_DELETED_RESTORED : EVMJIT_STORAGE_DELETED_ADDED;
         if (nz) return EVMJIT_STORAGE_MODIFIED_DELETED;
         if (b32_eq(n, o)) return EVMJIT_STORAGE_MODIFIED_RESTORED;
         return EVMJIT_STORAGE_ASSIGNED;
@@ -656,7 +660,8 @@ static evmjit_result host_create_frame(host_state *h, const evmjit_message *msg)
     host_account *target = host_get(h, &addr);
     if (h->rev >= EVMJIT_BERLIN) warm_account(h, target);
     /* collision: code, nonce or (EIP-7610) storage already there; all gas is consumed */
-    if (target->exists && (target->nonce != 0 || target->code_size != 0 || storage_nonempty(target)))
+    if (target->exists &&
+        (target->nonce != 0 || target->code_size != 0 || storage_nonempty(target)))
         return result_of(EVMJIT_FAILURE, 0);
 
     size_t snap = host_snapshot(h);

@@ -222,7 +222,8 @@ static void st_state_load(const st_state *s, host_state *h) {
         const st_account *a = &s->accounts[i];
         host_account *ha =
             host_put_account(h, &a->address, &a->balance, a->nonce, a->code, a->code_size);
-        for (size_t k = 0; k < a->slot_count; k++) host_put_storage(h, ha, &a->keys[k], &a->values[k]);
+        for (size_t k = 0; k < a->slot_count; k++)
+            host_put_storage(h, ha, &a->keys[k], &a->values[k]);
     }
 }
 
@@ -439,7 +440,8 @@ static bool st_parse_tx(const json_t *tx, st_test *t, st_error *e) {
             const json_t *y = json_object_get(v, "yParity");
             if (!y) y = json_object_get(v, "v");
             if (!hex_b32(json_object_get(v, "chainId"), "authorization.chainId", &a->chain_id, e) ||
-                !hex_address(json_object_get(v, "address"), "authorization.address", &a->address, e) ||
+                !hex_address(json_object_get(v, "address"), "authorization.address",
+                             &a->address, e) ||
                 !hex_b32(json_object_get(v, "nonce"), "authorization.nonce", &a->nonce, e) ||
                 !hex_b32(y, "authorization.yParity", &a->y_parity, e) ||
                 !hex_b32(json_object_get(v, "r"), "authorization.r", &a->r, e) ||
@@ -449,7 +451,8 @@ static bool st_parse_tx(const json_t *tx, st_test *t, st_error *e) {
         x->authorizations = t->auths;
         x->authorization_count = n;
     }
-    if (!json_is_array(json_object_get(tx, "data")) || !json_is_array(json_object_get(tx, "gasLimit")) ||
+    if (!json_is_array(json_object_get(tx, "data")) ||
+        !json_is_array(json_object_get(tx, "gasLimit")) ||
         !json_is_array(json_object_get(tx, "value"))) {
         st_fail(e, "transaction: data, gasLimit and value must be arrays");
         return false;
@@ -607,7 +610,9 @@ static size_t st_post_count(const json_t *post) {
     size_t n = 0;
     const char *fork;
     json_t *list;
-    json_object_foreach((json_t *)post, fork, list) n += json_is_array(list) ? json_array_size(list) : 1;
+    json_object_foreach((json_t *)post, fork, list) {
+        n += json_is_array(list) ? json_array_size(list) : 1;
+    }
     return n ? n : 1;
 }
 

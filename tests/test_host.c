@@ -555,7 +555,8 @@ static void test_roots(void) {
     evmjit_bytes32 root = host_state_root(h);
     CHECK(eq_hex(root.bytes, 32, TRIE_EMPTY_ROOT_HEX));
     evmjit_bytes32 logs = host_logs_hash(h); /* keccak(rlp([])) */
-    CHECK(eq_hex(logs.bytes, 32, "1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"));
+    CHECK(eq_hex(logs.bytes, 32,
+                 "1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"));
     host_destroy(h);
 }
 
