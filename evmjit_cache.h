@@ -555,6 +555,7 @@ _Static_assert(offsetof(evmjit_host_interface, set_transient_storage) == 15 * si
 _Static_assert(offsetof(evmjit_vm, set_option) == 48, "vm.set_option");
 #endif
 _Static_assert(sizeof(evmjit_word) == 32, "a word is 32 bytes");
+_Static_assert(EVMJIT_STACK_LIMIT * 32 < 0xffff, "stack bounds in bytes fit the uint16 op table");
 
 EVMJIT_API const char *evmjit_error_name(evmjit_error e) {
     static const char *const names[] = {
@@ -1216,9 +1217,12 @@ static inline unsigned evmjit__word_byte_length(evmjit_word a) {
 /* ---- Per-revision instruction tables ---------------------------------------------------- */
 
 typedef struct evmjit__op_info {
-    int16_t gas;     /* static gas; -1: undefined in this revision */
-    int8_t inputs;   /* stack items required */
-    int8_t growth;   /* items pushed minus popped (max over the instruction) */
+    int16_t gas;         /* static gas; -1: undefined in this revision */
+    int8_t inputs;       /* stack items required */
+    int8_t growth;       /* items pushed minus popped (max over the instruction) */
+    uint16_t stack_min;  /* in bytes: the instruction runs when stack_min <= stack bytes */
+    uint16_t stack_span; /* <= stack_min + stack_span (one unsigned compare); undefined:
+                            0xffff and 0, which no stack size passes */
 } evmjit__op_info;
 
 static evmjit__op_info evmjit__op_tables[EVMJIT_MAX_REVISION + 1][256];
@@ -1228,12 +1232,19 @@ static void evmjit__set_op(evmjit__op_info *t, int op, int gas, int in, int out)
     t[op].gas = (int16_t)gas;
     t[op].inputs = (int8_t)in;
     t[op].growth = (int8_t)(out - in);
+    t[op].stack_min = (uint16_t)(in * sizeof(evmjit_word));
+    t[op].stack_span =
+        (uint16_t)((EVMJIT_STACK_LIMIT - (out > in ? out - in : 0) - in) * sizeof(evmjit_word));
 }
 
 /* Builds the 16 tables once: Frontier, then each revision's changes on top of the last. */
 static void evmjit__build_tables(void) {
     evmjit__op_info *t = evmjit__op_tables[EVMJIT_FRONTIER];
-    for (int op = 0; op < 256; op++) t[op].gas = -1;
+    for (int op = 0; op < 256; op++) {
+        t[op].gas = -1;
+        t[op].stack_min = 0xffff;
+        t[op].stack_span = 0;
+    }
     evmjit__set_op(t, 0x00, 0, 0, 0); /* STOP */
     evmjit__set_op(t, 0x01, 3, 2, 1);
     evmjit__set_op(t, 0x02, 5, 2, 1);
@@ -2085,6 +2096,18 @@ static inline bool evmjit__is_jumpdest(const uint8_t *map, size_t code_size, evm
     return (map[dest.w[0] / 8] >> (dest.w[0] % 8)) & 1;
 }
 
+/* PUSHn data as a word; `n` is a constant at every call site, so the copy is inlined. The
+   code is padded (EVMJIT__CODE_PADDING), so reading 8 bytes past short data is safe. */
+static inline evmjit_word evmjit__push_value(const uint8_t *p, size_t n) {
+    if (n <= 8) return evmjit__w(evmjit__load_be64(p) >> (64 - 8 * n));
+    return evmjit__word_from_be(p, n);
+}
+static inline void evmjit__swap(evmjit_word *sp, int n) {
+    evmjit_word t = sp[0];
+    sp[0] = sp[n];
+    sp[n] = t;
+}
+
 /* The tier-0 program: runs frame->code from pc 0. The EVM stack is frame->stack, growing
    down from frame->stack + EVMJIT_STACK_LIMIT; sp points at the top item. */
 EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
@@ -2096,7 +2119,6 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
     if ((unsigned)f->rev > EVMJIT_MAX_REVISION) return EVMJIT_REJECTED;
     const evmjit__op_info *ops = evmjit__ops(f->rev);
     evmjit_word *const stack_bottom = f->stack + EVMJIT_STACK_LIMIT; /* empty stack */
-    evmjit_word *const stack_limit = f->stack;                       /* full stack */
     evmjit_word *sp = stack_bottom;
     int64_t gas = f->gas;
     size_t pc = 0;
@@ -2116,20 +2138,16 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
 
     for (;;) {
         uint8_t op = code[pc];
-        const evmjit__op_info info = ops[op];
-        if (info.gas < 0) {
-            st = EVMJIT_UNDEFINED_INSTRUCTION;
+        const evmjit__op_info *info = &ops[op];
+        /* one compare covers undefined, underflow and overflow; sort them out off the hot path */
+        size_t stack_bytes = (size_t)((const char *)stack_bottom - (const char *)sp);
+        if (stack_bytes - info->stack_min > info->stack_span) {
+            st = info->gas < 0                     ? EVMJIT_UNDEFINED_INSTRUCTION
+                 : stack_bytes < info->stack_min ? EVMJIT_STACK_UNDERFLOW
+                                                 : EVMJIT_STACK_OVERFLOW;
             goto done;
         }
-        if (stack_bottom - sp < info.inputs) {
-            st = EVMJIT_STACK_UNDERFLOW;
-            goto done;
-        }
-        if (info.growth > 0 && sp - stack_limit < info.growth) {
-            st = EVMJIT_STACK_OVERFLOW;
-            goto done;
-        }
-        if ((gas -= info.gas) < 0) {
+        if ((gas -= info->gas) < 0) {
             st = EVMJIT_OUT_OF_GAS;
             goto done;
         }
@@ -2264,23 +2282,73 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
             EVMJIT__CALL_BUILTIN(evmjit__op_selfdestruct(f, sp));
             st = EVMJIT_SUCCESS;
             goto done;
-        default:
-            if (op >= 0x60 && op <= 0x7f) { /* PUSH1..PUSH32 */
-                size_t n = (size_t)(op - 0x5f);
-                *--sp = evmjit__word_from_be(code + pc + 1, n);
-                pc += n;
-            } else if (op >= 0x80 && op <= 0x8f) { /* DUP1..DUP16 */
-                sp[-1] = sp[op - 0x80];
-                sp--;
-            } else if (op >= 0x90 && op <= 0x9f) { /* SWAP1..SWAP16 */
-                evmjit_word t = sp[0];
-                sp[0] = sp[op - 0x8f];
-                sp[op - 0x8f] = t;
-            } else {
-                st = EVMJIT_INTERNAL_ERROR; /* a table entry without a case */
-                goto done;
-            }
-            break;
+        case 0x60: *--sp = evmjit__push_value(code + pc + 1, 1); pc += 1; break;
+        case 0x61: *--sp = evmjit__push_value(code + pc + 1, 2); pc += 2; break;
+        case 0x62: *--sp = evmjit__push_value(code + pc + 1, 3); pc += 3; break;
+        case 0x63: *--sp = evmjit__push_value(code + pc + 1, 4); pc += 4; break;
+        case 0x64: *--sp = evmjit__push_value(code + pc + 1, 5); pc += 5; break;
+        case 0x65: *--sp = evmjit__push_value(code + pc + 1, 6); pc += 6; break;
+        case 0x66: *--sp = evmjit__push_value(code + pc + 1, 7); pc += 7; break;
+        case 0x67: *--sp = evmjit__push_value(code + pc + 1, 8); pc += 8; break;
+        case 0x68: *--sp = evmjit__push_value(code + pc + 1, 9); pc += 9; break;
+        case 0x69: *--sp = evmjit__push_value(code + pc + 1, 10); pc += 10; break;
+        case 0x6a: *--sp = evmjit__push_value(code + pc + 1, 11); pc += 11; break;
+        case 0x6b: *--sp = evmjit__push_value(code + pc + 1, 12); pc += 12; break;
+        case 0x6c: *--sp = evmjit__push_value(code + pc + 1, 13); pc += 13; break;
+        case 0x6d: *--sp = evmjit__push_value(code + pc + 1, 14); pc += 14; break;
+        case 0x6e: *--sp = evmjit__push_value(code + pc + 1, 15); pc += 15; break;
+        case 0x6f: *--sp = evmjit__push_value(code + pc + 1, 16); pc += 16; break;
+        case 0x70: *--sp = evmjit__push_value(code + pc + 1, 17); pc += 17; break;
+        case 0x71: *--sp = evmjit__push_value(code + pc + 1, 18); pc += 18; break;
+        case 0x72: *--sp = evmjit__push_value(code + pc + 1, 19); pc += 19; break;
+        case 0x73: *--sp = evmjit__push_value(code + pc + 1, 20); pc += 20; break;
+        case 0x74: *--sp = evmjit__push_value(code + pc + 1, 21); pc += 21; break;
+        case 0x75: *--sp = evmjit__push_value(code + pc + 1, 22); pc += 22; break;
+        case 0x76: *--sp = evmjit__push_value(code + pc + 1, 23); pc += 23; break;
+        case 0x77: *--sp = evmjit__push_value(code + pc + 1, 24); pc += 24; break;
+        case 0x78: *--sp = evmjit__push_value(code + pc + 1, 25); pc += 25; break;
+        case 0x79: *--sp = evmjit__push_value(code + pc + 1, 26); pc += 26; break;
+        case 0x7a: *--sp = evmjit__push_value(code + pc + 1, 27); pc += 27; break;
+        case 0x7b: *--sp = evmjit__push_value(code + pc + 1, 28); pc += 28; break;
+        case 0x7c: *--sp = evmjit__push_value(code + pc + 1, 29); pc += 29; break;
+        case 0x7d: *--sp = evmjit__push_value(code + pc + 1, 30); pc += 30; break;
+        case 0x7e: *--sp = evmjit__push_value(code + pc + 1, 31); pc += 31; break;
+        case 0x7f: *--sp = evmjit__push_value(code + pc + 1, 32); pc += 32; break;
+        case 0x80: sp[-1] = sp[0]; sp--; break;
+        case 0x81: sp[-1] = sp[1]; sp--; break;
+        case 0x82: sp[-1] = sp[2]; sp--; break;
+        case 0x83: sp[-1] = sp[3]; sp--; break;
+        case 0x84: sp[-1] = sp[4]; sp--; break;
+        case 0x85: sp[-1] = sp[5]; sp--; break;
+        case 0x86: sp[-1] = sp[6]; sp--; break;
+        case 0x87: sp[-1] = sp[7]; sp--; break;
+        case 0x88: sp[-1] = sp[8]; sp--; break;
+        case 0x89: sp[-1] = sp[9]; sp--; break;
+        case 0x8a: sp[-1] = sp[10]; sp--; break;
+        case 0x8b: sp[-1] = sp[11]; sp--; break;
+        case 0x8c: sp[-1] = sp[12]; sp--; break;
+        case 0x8d: sp[-1] = sp[13]; sp--; break;
+        case 0x8e: sp[-1] = sp[14]; sp--; break;
+        case 0x8f: sp[-1] = sp[15]; sp--; break;
+        case 0x90: evmjit__swap(sp, 1); break;
+        case 0x91: evmjit__swap(sp, 2); break;
+        case 0x92: evmjit__swap(sp, 3); break;
+        case 0x93: evmjit__swap(sp, 4); break;
+        case 0x94: evmjit__swap(sp, 5); break;
+        case 0x95: evmjit__swap(sp, 6); break;
+        case 0x96: evmjit__swap(sp, 7); break;
+        case 0x97: evmjit__swap(sp, 8); break;
+        case 0x98: evmjit__swap(sp, 9); break;
+        case 0x99: evmjit__swap(sp, 10); break;
+        case 0x9a: evmjit__swap(sp, 11); break;
+        case 0x9b: evmjit__swap(sp, 12); break;
+        case 0x9c: evmjit__swap(sp, 13); break;
+        case 0x9d: evmjit__swap(sp, 14); break;
+        case 0x9e: evmjit__swap(sp, 15); break;
+        case 0x9f: evmjit__swap(sp, 16); break;
+        default: /* unreachable: undefined opcodes fail the range check above */
+            st = EVMJIT_INTERNAL_ERROR;
+            goto done;
         }
         pc++;
     }
