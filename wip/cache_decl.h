@@ -10,42 +10,42 @@
 
    A runtime decides which contracts run as native code. Callers look a key (code hash,
    revision) up in the resident table without locks; a miss runs the interpreter and records an
-   event in a bounded ring. One backend thread drains the ring, counts how often each key was
-   missed, and when a key becomes hot asks the next caller that misses it for its code (see
-   EVMJIT_LOOKUP_WANT_CODE); worker threads compile, the backend publishes the result.
+   event in a bounded ring. One backend thread drains the ring and counts how often each key
+   was missed; when a key is about to become hot, the next caller that misses it is asked for
+   its code (EVMJIT_LOOKUP_WANT_CODE: the lookup itself never copies or allocates), worker
+   threads compile, and the backend publishes the result.
 
    Threading contract
      - The resident table has ONE writer, the backend thread, and any number of lock-free
-       readers. Readers never take a lock, never allocate, never write a cache line that
-       another reader writes (per-thread reader records and per-thread hit counters).
-     - Reclamation is quiescent-state based (an epoch scheme): each reading thread owns a
-       reader record whose sequence number is odd while it holds lookup references. The
-       backend frees a removed program, placeholder or old table only after every reader that
-       was inside a read section when it was removed has left it, and after the last explicit
-       reference (evmjit_program_acquire) is released.
+       readers. A lookup hit takes no lock, allocates nothing and writes no cache line that
+       another thread writes (per-thread reader records and per-thread hit counters).
+     - Reclamation is epoch based: every thread that looks programs up owns a reader record
+       (one per thread, process-wide) holding the global epoch it saw when it entered a read
+       section, or 0 when it holds no lookup reference. Removed programs and old tables are
+       freed by the backend only after every reader that might still see them has left its
+       read section, and after the last counted reference (evmjit_program_acquire,
+       evmjit_compile_sync) is released.
      - Callers never take a lock that a compiler holds. Functions that hand work to the
        backend may wait briefly for an internal mutex that is only held for O(1) work.
 
-   Lookup references
-     A program returned by evmjit_lookup is pinned to the calling thread: release it with
-     evmjit_program_release ON THAT THREAD. To hand a program to another thread, take an extra
-     reference with evmjit_program_acquire first; that reference may be released anywhere.
-     A program (its native code and its bytecode copy) lives until its last reference is gone,
-     even if it was evicted or cleared meanwhile. Release every reference before destroying
-     the runtime.
+   References
+     A program returned by evmjit_lookup or evmjit_lookup_blocking is pinned to the calling
+     thread: release it with evmjit_lookup_release ON THAT THREAD (nested lookups nest; a
+     per-thread counter tracks them, so there is no limit). To keep a program beyond that or
+     hand it to another thread, take a counted reference with evmjit_program_acquire first and
+     release that with evmjit_program_release on any thread. evmjit_compile_sync also returns
+     a counted reference. A program (its native code) lives until its last reference of
+     either kind is gone, even if it was evicted or cleared meanwhile. Release every reference
+     before destroying the runtime.
 */
 
 /* ---- compile-time limits ------------------------------------------------------------------ */
 
-/* Reader records (threads that can hold lookup references at the same time, process-wide).
-   Threads beyond this use a slower shared-counter path. */
+/* Reader records: threads that can hold lookup references at the same time, process-wide.
+   A thread takes a record at its first lookup and gives it back when it exits. Threads
+   beyond this share one counter (correct, but slower and it holds back reclamation). */
 #ifndef EVMJIT_READER_SLOTS
 #define EVMJIT_READER_SLOTS 256
-#endif
-/* Lookup references one thread can hold at once before it falls back to shared counts
-   (nested calls hold one each). */
-#ifndef EVMJIT_PINS_PER_THREAD
-#define EVMJIT_PINS_PER_THREAD 32
 #endif
 
 /* A desc value meaning "off", "no limit" or "never" (zero means "default"). */
@@ -65,16 +65,15 @@ typedef enum evmjit_program_kind {
     EVMJIT_PROGRAM_AOT = 2  /* a shared object from the artifact store */
 } evmjit_program_kind;
 
-/* A compiled contract. All fields are read-only for users; the runtime keeps more state
-   behind it. Valid while the caller holds a reference. */
+/* A compiled contract. Read-only for users; the runtime keeps more state behind it. Valid
+   while the caller holds a reference. */
 typedef struct evmjit_program {
-    evmjit_fn fn;              /* run one frame of this code */
-    evmjit_bytes32 code_hash;  /* key, with rev */
+    evmjit_fn fn;             /* run one frame of this code */
+    evmjit_bytes32 code_hash; /* key, with rev */
     evmjit_revision rev;
     evmjit_program_kind kind;
-    const uint8_t *code;       /* the runtime's copy of the bytecode; NULL if loaded from a store */
-    size_t code_size;          /* bytecode length (0 if unknown) */
-    size_t code_bytes;         /* native code size (JIT code or shared object) */
+    size_t code_size;  /* bytecode length */
+    size_t code_bytes; /* native code size (JIT code or shared object) */
 } evmjit_program;
 
 /* ---- compiler backend ---------------------------------------------------------------------- */
@@ -97,42 +96,49 @@ typedef struct evmjit_compile_request evmjit_compile_request;
 struct evmjit_compile_request {
     evmjit_bytes32 code_hash;
     evmjit_revision rev;
-    const uint8_t *code;
+    const uint8_t *code; /* valid during the call */
     size_t code_size;
-    int opt_level;                       /* 0..3 */
-    const evmjit_allocator *allocator;   /* allocate AOT object bytes with this */
+    int opt_level; /* 0..3 */
     /* Long compilations should poll this between phases and give up with
        EVMJIT_ERR_SHUTDOWN when it returns true (shutdown, or the result became stale). */
     bool (*cancelled)(const evmjit_compile_request *req);
     void *runtime_private;
 };
 
+/* What a compile function fills in (zeroed before the call). */
 typedef struct evmjit_compile_output {
-    evmjit_fn fn;            /* JIT: the entry point */
-    void *code;              /* JIT: backend handle for free_code/code_bytes */
-    uint8_t *object;         /* AOT: shared object bytes (req->allocator; the runtime frees) */
+    evmjit_fn fn;       /* JIT: the entry point, callable until free_code(code) */
+    void *code;         /* JIT: the backend's handle for free_code */
+    size_t code_bytes;  /* JIT: native code size */
+    uint8_t *object;    /* AOT: shared object bytes, released with free_object */
     size_t object_size;
+    char symbol[128];   /* AOT: the exported evmjit_fn */
+    char target[128];   /* AOT: target triple and CPU the object runs on */
     evmjit_compile_times times;
-    char message[256];       /* why it failed (NUL-terminated) */
+    char message[256];  /* why it failed (NUL-terminated) */
 } evmjit_compile_output;
 
 /* A compiler, as a table of functions (evmjit_llvm.c provides one). `user` is passed back.
-   create_compiler/destroy_compiler/compile_* are called on worker threads, one compiler per
-   worker, never concurrently for one compiler. free_code and code_bytes may be called on any
-   runtime thread, also after the compiler that made the code was destroyed: the backend keeps
-   alive what the code needs. */
+   create_compiler/destroy_compiler/compile_* run on worker threads, one compiler per worker,
+   never concurrently for one compiler; a worker recycles its compiler (destroy + create)
+   after desc.recycle_after jobs. free_code and free_object run on runtime threads (backend,
+   workers, or the thread that destroys the runtime), possibly after the compiler that made
+   the code was destroyed: the backend keeps alive what the code needs. */
 typedef struct evmjit_backend {
-    const char *name; /* identity recorded with artifacts: backend, version, options, target */
+    const char *name;    /* "llvm"; recorded with artifacts */
+    const char *version; /* compiler version; recorded with artifacts */
     void *user;
-    evmjit_error (*create_compiler)(void *user, void **compiler);
+    /* A compiler for one worker, opt_level 0..3. On failure write the reason to err. */
+    evmjit_error (*create_compiler)(void *user, int opt_level, void **compiler, char *err,
+                                    size_t err_size);
     void (*destroy_compiler)(void *user, void *compiler);
     evmjit_error (*compile_jit)(void *user, void *compiler, const evmjit_compile_request *req,
                                 evmjit_compile_output *out);
     /* may be NULL: no AOT */
     evmjit_error (*compile_aot)(void *user, void *compiler, const evmjit_compile_request *req,
                                 evmjit_compile_output *out);
-    void (*free_code)(void *user, void *code);
-    size_t (*code_bytes)(void *user, void *code);
+    void (*free_code)(void *user, void *code);                 /* JIT code */
+    void (*free_object)(void *user, evmjit_compile_output *out); /* AOT object bytes */
 } evmjit_backend;
 
 /* ---- artifact store ------------------------------------------------------------------------ */
@@ -143,16 +149,30 @@ typedef struct evmjit_artifact {
     evmjit_revision rev;
     evmjit_fn fn;
     void *handle;      /* the store's (for example a dlopen handle); given back to unload */
+    size_t code_size;  /* bytecode length (0 if unknown) */
     size_t code_bytes; /* size of the shared object */
 } evmjit_artifact;
 
-/* Receives one artifact from load_all; takes ownership of it (the runtime unloads it later,
-   also when it returns an error). A non-OK return asks the store to stop and return it. */
+/* A shared object to persist. */
+typedef struct evmjit_artifact_object {
+    evmjit_bytes32 code_hash;
+    evmjit_revision rev;
+    const char *compiler; /* backend name, version and options ("llvm 19.1.7 O2") */
+    const char *symbol;   /* the exported evmjit_fn */
+    const char *target;   /* what it runs on */
+    const uint8_t *object;
+    size_t object_size;
+    size_t code_size; /* bytecode length */
+} evmjit_artifact_object;
+
+/* Receives one artifact from load_all and takes ownership of it (the runtime unloads it
+   later, also when it returns an error). A non-OK return asks the store to stop and return
+   that error. */
 typedef evmjit_error (*evmjit_artifact_sink)(void *ctx, const evmjit_artifact *artifact);
 
 /* Where AOT artifacts persist, as a table of functions. Called from the creating thread
-   (load_all), worker threads (load, store), the backend thread (unload) and API callers
-   (clear, remove): every function must be thread-safe. */
+   (load_all), worker threads (load, store), the backend thread and the destroying thread
+   (unload) and API callers (clear): every function must be thread-safe. */
 typedef struct evmjit_artifact_store {
     const char *name;
     void *user;
@@ -161,11 +181,9 @@ typedef struct evmjit_artifact_store {
     /* one key: EVMJIT_ERR_NOT_FOUND if absent */
     evmjit_error (*load)(void *user, const evmjit_bytes32 *code_hash, evmjit_revision rev,
                          evmjit_artifact *out);
-    /* persist a shared object for the key (compiler: evmjit_backend.name) */
-    evmjit_error (*store)(void *user, const evmjit_bytes32 *code_hash, evmjit_revision rev,
-                          const char *compiler, const uint8_t *object, size_t object_size,
-                          size_t bytecode_size);
-    evmjit_error (*remove)(void *user, const evmjit_bytes32 *code_hash, evmjit_revision rev);
+    /* persist; a key that exists is never overwritten (returns OK) */
+    evmjit_error (*store)(void *user, const evmjit_artifact_object *object);
+    /* delete every artifact (loaded ones stay usable until unloaded) */
     evmjit_error (*clear)(void *user);
     void (*unload)(void *user, const evmjit_artifact *artifact);
 } evmjit_artifact_store;
@@ -177,10 +195,10 @@ typedef struct evmjit_compilation_info {
     evmjit_revision rev;
     evmjit_program_kind kind;
     bool success;
-    bool published;   /* became resident (false if it failed or its generation was cleared) */
-    bool from_store;  /* an AOT request satisfied by loading a persisted artifact */
+    bool published;  /* became resident (false if it failed or a clear made it stale) */
+    bool from_store; /* an AOT request satisfied by loading a persisted artifact */
     evmjit_error error;
-    const char *message; /* failure reason; valid during the call */
+    const char *message; /* failure reason ("" on success); valid during the call */
     size_t code_size;
     size_t code_bytes;
     evmjit_compile_times times;
@@ -205,25 +223,25 @@ typedef struct evmjit_runtime_desc {
     /* called on the backend thread after every finished job; keep it short */
     void (*on_compilation)(const evmjit_compilation_info *info, void *user);
     void *on_compilation_user;
-    bool enabled;               /* start enabled (starts the threads at creation) */
-    bool blocking;              /* evmjit_lookup compiles synchronously on a miss (tools, tests) */
-    evmjit_compile_mode mode;   /* what hot code becomes: JIT (default) or AOT */
-    int opt_level;              /* EVMJIT_O0..EVMJIT_O3; 0: EVMJIT_O2 */
-    int worker_threads;         /* 0: ceil(cpus/2) clamped to 1..4; EVMJIT_NO_WORKERS: none; max 64 */
-    uint64_t hot_threshold;     /* observed misses before compiling; 0: 8; EVMJIT_OFF: never */
-    uint64_t max_code_size;     /* bytecode length limit; 0: 24576; EVMJIT_OFF: no limit */
-    uint64_t max_in_flight;     /* compilations admitted and not finished; 0: 2048 */
-    uint64_t max_cold_keys;     /* keys counted but not hot yet; 0: 10 x max_in_flight */
-    uint64_t queue_per_worker;  /* jobs queued per worker; 0: 64 */
-    uint64_t ring_capacity;     /* lookup events; a power of two; 0: 4096 */
-    uint64_t drain_batch;       /* events drained per backend wake-up; 0: 4096 */
-    uint64_t wake_interval_ms;  /* backend wake-up interval; 0: 100 */
-    uint64_t idle_eviction_ms;  /* evict programs not hit for this long; 0: 600000; EVMJIT_OFF */
-    uint64_t sweep_interval_ms; /* eviction sweep period; 0: 60000 */
-    uint64_t jit_budget_bytes;  /* JIT code memory budget; 0: 1 GiB; EVMJIT_OFF: none */
-    uint64_t recycle_after;     /* recycle a worker's compiler after N jobs; 0: 1000; EVMJIT_OFF */
+    bool enabled;             /* start enabled (starts the threads at creation) */
+    bool blocking;            /* evmjit_lookup compiles synchronously on a miss (tools, tests) */
+    evmjit_compile_mode mode; /* what hot code becomes: JIT (default) or AOT */
+    int opt_level;            /* EVMJIT_O0..EVMJIT_O3; 0: EVMJIT_O2 */
+    int worker_threads;       /* 0: ceil(cpus/2) clamped to 1..4; EVMJIT_NO_WORKERS: none; max 64 */
+    uint64_t hot_threshold;   /* observed misses before compiling; 0: 8; EVMJIT_OFF: never */
+    uint64_t max_code_size;   /* bytecode length limit; 0: 24576; EVMJIT_OFF: no limit */
+    uint64_t max_in_flight;   /* compilations admitted and not finished; 0: 2048 */
+    uint64_t max_cold_keys;   /* keys counted but not hot yet; 0: 10 x max_in_flight */
+    uint64_t queue_per_worker;    /* jobs queued per worker; 0: 64 */
+    uint64_t ring_capacity;       /* lookup events; a power of two, 2..2^24; 0: 4096 */
+    uint64_t drain_batch;         /* events drained per backend wake-up; 0: 4096 */
+    uint64_t wake_interval_ms;    /* backend wake-up interval; 0: 100 */
+    uint64_t idle_eviction_ms;    /* evict programs not hit for this long; 0: 600000; EVMJIT_OFF */
+    uint64_t sweep_interval_ms;   /* eviction sweep period; 0: 60000 */
+    uint64_t jit_budget_bytes;    /* JIT code memory budget; 0: 1 GiB; EVMJIT_OFF: none */
+    uint64_t recycle_after;       /* recycle a worker's compiler after N jobs; 0: 1000; EVMJIT_OFF */
     uint64_t shutdown_timeout_ms; /* destroy waits this long for threads; 0: 5000 */
-    uint64_t compile_timeout_ms;  /* blocking lookups and compile_sync with timeout 0; 0: 60000 */
+    uint64_t compile_timeout_ms;  /* blocking calls with timeout 0 wait this long; 0: 60000 */
 } evmjit_runtime_desc;
 
 /* ---- lookup outcomes ----------------------------------------------------------------------- */
@@ -245,23 +263,25 @@ typedef enum evmjit_lookup_outcome {
     EVMJIT_LOOKUP_OUTCOME_COUNT
 } evmjit_lookup_outcome;
 
-/* The description of an outcome. Any thread; never blocks. */
+/* The description of an outcome ("unknown outcome" outside the enum). Any thread; never
+   blocks. */
 EVMJIT_API const char *evmjit_lookup_outcome_name(evmjit_lookup_outcome outcome);
 
 /* ---- statistics ---------------------------------------------------------------------------- */
 
 /* A snapshot. Counters only grow; gauges are current values. Fields are read one by one
    (not one atomic snapshot); after evmjit_runtime_sync with no concurrent activity the
-   accounting is exact: hits + misses + dropped_events == enabled lookups. */
+   accounting is exact: hits + misses + dropped_events == lookups made while enabled (with
+   valid arguments). */
 typedef struct evmjit_runtime_stats {
     /* counters */
     uint64_t hits;              /* lookups that returned a program */
     uint64_t misses;            /* lookups that interpreted (counted when the backend drains them) */
     uint64_t dropped_events;    /* lookup events lost to a full ring (ring_capacity) */
-    uint64_t dropped_commands;  /* requests refused: command queue full or out of memory */
+    uint64_t dropped_commands;  /* requests refused: request queue full (max_in_flight) */
     uint64_t dropped_jobs;      /* hot keys or requests refused at max_in_flight */
     uint64_t dropped_cold_keys; /* misses not tracked because max_cold_keys was reached */
-    uint64_t admitted;          /* keys that became hot */
+    uint64_t admitted;          /* keys that became hot or were requested */
     uint64_t dispatched;        /* jobs handed to workers */
     uint64_t succeeded;         /* jobs that produced a program */
     uint64_t failed;            /* jobs that failed */
@@ -272,22 +292,22 @@ typedef struct evmjit_runtime_stats {
     uint64_t aot_stored;        /* artifacts written to the store */
     uint64_t aot_loaded;        /* artifacts loaded from the store (preload included) */
     uint64_t store_errors;
-    uint64_t programs_freed;
+    uint64_t programs_freed;    /* programs whose code was freed (last reference gone) */
+    uint64_t compiler_creates;  /* per-worker compilers created (recycling creates more) */
     /* gauges */
-    uint64_t resident_entries;  /* programs in the resident table */
+    uint64_t resident_entries; /* programs in the resident table */
     uint64_t resident_jit;
     uint64_t resident_aot;
-    uint64_t queued_events;     /* events in the ring */
-    uint64_t queued_commands;   /* requests not yet seen by the backend */
-    uint64_t pending_jobs;      /* admitted, not finished (waiting, queued or compiling) */
-    uint64_t wanted_keys;       /* hot keys waiting for a caller to hand over the code */
+    uint64_t queued_events;    /* events in the ring */
+    uint64_t queued_commands;  /* requests not yet seen by the backend */
+    uint64_t pending_jobs;     /* admitted, not finished (waiting for code, queued or compiling) */
     uint64_t tracked_cold_keys;
-    uint64_t jit_code_bytes;    /* native code of live JIT programs (resident or still referenced) */
+    uint64_t jit_code_bytes; /* native code of live JIT programs (resident or still referenced) */
     uint64_t aot_code_bytes;
-    uint64_t retired_waiting;   /* removed objects waiting for readers or references */
-    uint64_t generation;        /* bumped by every clear */
+    uint64_t retired_waiting; /* removed objects waiting for readers or references */
+    uint64_t generation;      /* bumped by every clear */
     uint32_t pause_depth;
-    uint32_t threads;           /* running runtime threads (backend + workers) */
+    uint32_t threads; /* running runtime threads (backend + workers) */
     bool enabled;
 } evmjit_runtime_stats;
 
@@ -301,54 +321,59 @@ typedef struct evmjit_code_ref {
 
 /* ---- the API ------------------------------------------------------------------------------- */
 
-/* Create a runtime. desc may be NULL (all defaults). With a store, its artifacts are loaded
-   (load_all) and made resident before this returns; if that fails, nothing is left behind.
-   With desc->enabled the threads are started. Returns EVMJIT_OK and *out, or an error
-   (INVALID_ARGUMENT for a nonsense setting, logged with the setting's name; OUT_OF_MEMORY;
-   THREAD; the store's error). Any thread; blocks for the store's load_all and thread start. */
+/* Create a runtime. desc may be NULL (all defaults: disabled, no backend, no store). With a
+   store, its artifacts are loaded (load_all) and made resident before this returns; if that
+   fails, nothing is left behind. With desc->enabled the threads are started. Returns
+   EVMJIT_OK and *out, or an error (INVALID_ARGUMENT for a nonsense setting, logged with the
+   setting's name; OUT_OF_MEMORY; THREAD; the store's error). Any thread; blocks for the
+   store's load_all and thread start. */
 EVMJIT_API evmjit_error evmjit_runtime_create(const evmjit_runtime_desc *desc,
                                              evmjit_runtime **out);
 
-/* The settings in use (defaults resolved). Any thread; never blocks. */
+/* The settings in use, defaults resolved (the backend and store pointers as given). Any
+   thread; never blocks. */
 EVMJIT_API void evmjit_runtime_settings(const evmjit_runtime *rt, evmjit_runtime_desc *out);
 
-/* Stop every thread (running compilations are asked to cancel and finish), free everything.
-   Returns EVMJIT_OK, or EVMJIT_ERR_TIMEOUT if a thread did not finish within
-   shutdown_timeout_ms: then the threads are detached and the runtime's memory is left to
-   them (never freed under a running thread). No other thread may use rt during or after the
-   call; all program references must have been released. Blocks up to the shutdown timeout.
-   NULL is a no-op. */
+/* Stop every thread (running compilations are asked to cancel), free everything. Returns
+   EVMJIT_OK, or EVMJIT_ERR_TIMEOUT if a thread did not finish within shutdown_timeout_ms:
+   then the threads are detached and the runtime's memory is left to them (never freed under
+   a running thread). No other thread may use rt during or after the call; all program
+   references must have been released. Blocks up to the shutdown timeout. NULL: no-op. */
 EVMJIT_API evmjit_error evmjit_runtime_destroy(evmjit_runtime *rt);
 
-/* Enable lookups (starting the threads on first use) / disable them (lookups answer
-   DISABLED and count nothing; compilations already running finish and are published).
-   enable: any thread; blocks only to start threads the first time. disable: never blocks. */
+/* Enable lookups, starting the threads on first use / disable them (lookups answer DISABLED
+   and count nothing; compilations already running finish and are published).
+   enable: any thread; blocks only to start threads the first time. disable: any thread;
+   never blocks. */
 EVMJIT_API evmjit_error evmjit_runtime_enable(evmjit_runtime *rt);
 EVMJIT_API void evmjit_runtime_disable(evmjit_runtime *rt);
 
-/* Pause / resume dispatching compilations (for example while a block executes). Pauses nest:
-   n pauses need n resumes. Lookups, hotness counting and admission go on while paused.
-   pause returns the new depth; resume returns EVMJIT_ERR_INVALID_ARGUMENT when not paused.
-   Any thread; never block, never queue anything. */
+/* Pause / resume dispatching compilations to workers (for example while a block executes).
+   Pauses nest: n pauses need n resumes. Lookups, miss counting and admission go on while
+   paused. pause returns the new depth; resume returns EVMJIT_ERR_INVALID_ARGUMENT when not
+   paused. Any thread; never block, never queue anything. */
 EVMJIT_API uint32_t evmjit_runtime_pause(evmjit_runtime *rt);
 EVMJIT_API evmjit_error evmjit_runtime_resume(evmjit_runtime *rt);
 
 /* Look a key up. HIT: *program is set and pinned to this thread; run program->fn and call
-   evmjit_program_release(rt, program) on this thread. Anything else: *program is NULL and
-   the caller interprets; a miss of an unknown key records an event (dropped and counted if
-   the ring is full). WANT_CODE: the key is hot and this caller was chosen to hand over the
-   code: call evmjit_compile with the same arguments (evmjit_execute does); if nobody does,
-   another caller is asked a second later. rt may be NULL (DISABLED).
-   Any thread; never blocks, never allocates, takes no lock (unless the runtime was created
-   with blocking = true: then it behaves like evmjit_lookup_blocking). */
+   evmjit_lookup_release(rt, program) on this thread. Anything else: *program is NULL and the
+   caller interprets; the miss is recorded as an event (dropped and counted if the ring is
+   full). WANT_CODE: the key is hot and this caller was chosen to hand over the code: call
+   evmjit_compile with the same arguments (evmjit_execute does); if nobody does, another
+   caller is asked a second later. INVALID: NULL code_hash or program, code NULL with a
+   non-zero size, or an unknown revision (nothing is counted). rt may be NULL (DISABLED).
+   Any thread; never blocks, never allocates, takes no lock (the first lookup on a thread
+   registers its reader record) - unless the runtime was created with blocking = true: then
+   it behaves like evmjit_lookup_blocking with timeout 0. */
 EVMJIT_API evmjit_lookup_outcome evmjit_lookup(evmjit_runtime *rt,
                                                const evmjit_bytes32 *code_hash,
                                                const uint8_t *code, size_t code_size,
                                                evmjit_revision rev, evmjit_program **program);
 
-/* Like evmjit_lookup, but a key that is not resident is compiled now (threshold ignored) and
-   the call waits for it: HIT with *program (release it with evmjit_program_release), or
-   FAILED (compilation failed, timed out, or nothing can compile: no workers or no backend).
+/* Like evmjit_lookup, but a key that is not resident is compiled now (threshold ignored)
+   and the call waits for it: HIT with *program pinned to this thread (release it with
+   evmjit_lookup_release), or FAILED (compilation failed or timed out, or nothing can
+   compile: no workers or no backend), or DISABLED/INELIGIBLE/INVALID as evmjit_lookup.
    timeout_ms 0 means compile_timeout_ms. Any thread; blocks until the compilation ends. */
 EVMJIT_API evmjit_lookup_outcome evmjit_lookup_blocking(evmjit_runtime *rt,
                                                         const evmjit_bytes32 *code_hash,
@@ -357,20 +382,25 @@ EVMJIT_API evmjit_lookup_outcome evmjit_lookup_blocking(evmjit_runtime *rt,
                                                         uint64_t timeout_ms,
                                                         evmjit_program **program);
 
+/* Release a program that evmjit_lookup or evmjit_lookup_blocking returned, on the thread
+   that looked it up. NULL program: no-op. Never blocks, never frees. */
+EVMJIT_API void evmjit_lookup_release(evmjit_runtime *rt, evmjit_program *program);
+
 /* Ask for a compilation of this key now (threshold skipped), in the runtime's mode. The code
-   is copied; the call returns at once. EVMJIT_OK: queued (it may still be refused later by a
-   bound, counted in the stats). Errors: INVALID_ARGUMENT, INELIGIBLE, UNSUPPORTED (no workers
-   or no backend), BUSY (command queue full), OUT_OF_MEMORY, THREAD. A key that is resident or
-   being compiled is not compiled again. Any thread; never waits for a compiler (may wait
+   is copied; the call returns at once. EVMJIT_OK: queued (a bound may still refuse it later;
+   counted in the stats). Errors: INVALID_ARGUMENT, INELIGIBLE, UNSUPPORTED (no workers or no
+   backend; logged), BUSY (request queue full), OUT_OF_MEMORY, THREAD. A key that is resident
+   or being compiled is not compiled again. Any thread; never waits for a compiler (may wait
    briefly for an internal mutex; starts the threads the first time). */
 EVMJIT_API evmjit_error evmjit_compile(evmjit_runtime *rt, const evmjit_bytes32 *code_hash,
                                        const uint8_t *code, size_t code_size,
                                        evmjit_revision rev);
 
 /* Compile (or find) this key and wait. Concurrent calls for one key share one compilation.
-   EVMJIT_OK: *program is resident and referenced (release with evmjit_program_release).
-   Errors as evmjit_compile, plus COMPILE_FAILED, TIMEOUT (the compilation goes on), SHUTDOWN.
-   timeout_ms 0 means compile_timeout_ms. Any thread; blocks. */
+   EVMJIT_OK: the program is resident; if program is not NULL, *program is a counted
+   reference (release with evmjit_program_release, any thread). Errors as evmjit_compile,
+   plus COMPILE_FAILED, TIMEOUT (the compilation goes on), SHUTDOWN. timeout_ms 0 means
+   compile_timeout_ms. Works while disabled. Any thread; blocks. */
 EVMJIT_API evmjit_error evmjit_compile_sync(evmjit_runtime *rt, const evmjit_bytes32 *code_hash,
                                             const uint8_t *code, size_t code_size,
                                             evmjit_revision rev, uint64_t timeout_ms,
@@ -393,7 +423,7 @@ EVMJIT_API evmjit_error evmjit_prepare_aot_batch(evmjit_runtime *rt, const evmji
 /* Forget every resident program: the generation changes at once (lookups answer NOT_READY
    from now on), the backend removes the entries, and results of compilations that started
    earlier are discarded. Programs still referenced live until released. Any thread; never
-   blocks (wakes the backend without waiting). */
+   blocks (wakes the backend without waiting for it). */
 EVMJIT_API evmjit_error evmjit_clear_resident(evmjit_runtime *rt);
 
 /* Delete every persisted artifact (the store's clear). UNSUPPORTED without a store.
@@ -404,22 +434,21 @@ EVMJIT_API evmjit_error evmjit_clear_persisted(evmjit_runtime *rt);
 EVMJIT_API evmjit_error evmjit_clear_all(evmjit_runtime *rt);
 
 /* Wait until the backend has processed every event and request made before this call
-   (useful for exact statistics in tests and tools). Returns EVMJIT_OK or EVMJIT_ERR_TIMEOUT
-   (timeout_ms 0 means compile_timeout_ms). Any thread; blocks. */
+   (exact statistics in tests and tools). Does not wait for compilations. Returns EVMJIT_OK
+   or EVMJIT_ERR_TIMEOUT (timeout_ms 0 means compile_timeout_ms). Any thread; blocks. */
 EVMJIT_API evmjit_error evmjit_runtime_sync(evmjit_runtime *rt, uint64_t timeout_ms);
 
 /* Fill *out with a snapshot of the counters and gauges. Any thread; never blocks. */
-EVMJIT_API void evmjit_runtime_stats(const evmjit_runtime *rt, evmjit_runtime_stats *out);
+EVMJIT_API void evmjit_runtime_get_stats(const evmjit_runtime *rt, evmjit_runtime_stats *out);
 
-/* Take an extra reference to a program the caller already holds (pinned or acquired). The
-   new reference may move to and be released on any thread. Returns program. Any thread;
-   never blocks. */
+/* Take a counted reference to a program the caller already holds (pinned or counted). It may
+   move to and be released on any thread with evmjit_program_release. Returns program. Any
+   thread; never blocks. */
 EVMJIT_API evmjit_program *evmjit_program_acquire(evmjit_runtime *rt, evmjit_program *program);
 
-/* Release one reference: a lookup reference (on the thread that looked it up) or one from
-   evmjit_program_acquire, evmjit_compile_sync or evmjit_lookup_blocking (any thread). The
-   last release of an evicted program lets the backend free its code. NULL is a no-op.
-   Never blocks, never frees on the caller's thread. */
+/* Release one counted reference (evmjit_program_acquire, evmjit_compile_sync). The last
+   release of an evicted program lets the backend free its code. NULL program: no-op. Any
+   thread; never blocks, never frees on the caller's thread. */
 EVMJIT_API void evmjit_program_release(evmjit_runtime *rt, evmjit_program *program);
 
 #endif /* EVMJIT_CACHE_DECL_H */
