@@ -78,6 +78,17 @@ if make -j"$JOBS" BUILD=build/asan SAN=address,undefined OPT="-O1 -g" tests >"$L
         case "$(basename "$t")" in test_conc_*) continue ;; esac
         EVMJIT_SANITIZER=1 run_suite "asan-$(basename "$t")" "$t"
     done
+    # The whole state and VM suites under the sanitizers too (about 70 s on 2 cores).
+    if make -j"$JOBS" BUILD=build/asan SAN=address,undefined OPT="-O1 -g" build/asan/evmjit >>"$LOGDIR/asan-build.log" 2>&1; then
+        if [ -d "$EVMJIT_FIXTURES/state" ]; then
+            run_suite asan-statetest build/asan/evmjit statetest "$EVMJIT_FIXTURES/state"
+            run_suite asan-vmtest build/asan/evmjit vmtest "$EVMJIT_FIXTURES/vm/VMTests"
+        else
+            echo "SKIP asan-statetest: no fixtures at $EVMJIT_FIXTURES (set EVMJIT_FIXTURES)"; total_skip=$((total_skip + 1))
+        fi
+    else
+        echo "FAIL asan build of build/asan/evmjit (log: $LOGDIR/asan-build.log)"; total_fail=$((total_fail + 1))
+    fi
 else
     echo "FAIL asan build (log: $LOGDIR/asan-build.log)"; tail -n 20 "$LOGDIR/asan-build.log"; total_fail=$((total_fail + 1))
 fi
