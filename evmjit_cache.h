@@ -905,7 +905,13 @@ static inline int evmjit__limbs_used(const uint64_t *a, int n) {
 
 /* Divide a 128-bit value (hi:lo, hi < d) by d. */
 static inline uint64_t evmjit__div128(uint64_t hi, uint64_t lo, uint64_t d, uint64_t *rem) {
-#ifdef EVMJIT__HAVE_U128
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    /* one divq: hi < d, so the quotient fits and it cannot trap */
+    uint64_t q, r;
+    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(d));
+    *rem = r;
+    return q;
+#elif defined(EVMJIT__HAVE_U128)
     evmjit__u128 n = ((evmjit__u128)hi << 64) | lo;
     *rem = (uint64_t)(n % d);
     return (uint64_t)(n / d);
