@@ -247,6 +247,446 @@ static uint64_t evmjit__oldest_reader_epoch(void) {
     return oldest;
 }
 
+/* ---- data structures ---------------------------------------------------------------------- */
+
+/* Entry states. An entry's state only changes on the backend thread; READY is final (a ready
+   entry's public fields never change until it is freed). */
+enum { EVMJIT__WANTED = 1, EVMJIT__COMPILING = 2, EVMJIT__READY = 3, EVMJIT__FAILED = 4 };
+
+/* One key in the resident table: a program once READY. */
+typedef struct evmjit__entry {
+    evmjit_program pub;  /* first member: an evmjit_program * is an entry */
+    uint64_t generation; /* immutable */
+    _Atomic int state;
+    _Atomic uint32_t refs;         /* counted references */
+    _Atomic uint64_t last_hit_ms;  /* the backend clock at the last hit (written once per tick) */
+    _Atomic uint64_t claimed_ms;   /* WANTED: when a caller was last asked for the code */
+    /* backend thread only */
+    void *code;                /* JIT: the backend's handle */
+    evmjit_artifact artifact;  /* AOT */
+    uint64_t created_ms;
+    uint64_t retire_epoch;
+    struct evmjit__entry *next_retired;
+} evmjit__entry;
+
+/* Open addressing, linear probing, power-of-two capacity. Slots hold NULL (end of a probe),
+   the tombstone (a removed entry; probes go on) or an entry. Only the backend writes; live +
+   tombstones stay <= capacity / 2, so every probe ends at a NULL. */
+typedef struct evmjit__table {
+    size_t mask, live, tombstones;
+    uint64_t retire_epoch;
+    struct evmjit__table *next_retired;
+    _Atomic(evmjit__entry *) slots[];
+} evmjit__table;
+
+static evmjit__entry evmjit__tombstone_entry;
+#define EVMJIT__TOMBSTONE (&evmjit__tombstone_entry)
+
+/* Lookup event kinds: UNKNOWN had no current entry (counts toward hotness), KNOWN had one. */
+enum { EVMJIT__EV_UNKNOWN = 0, EVMJIT__EV_KNOWN = 1 };
+
+typedef struct evmjit__event {
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t seq; /* position + 1: full; + capacity: free */
+    uint32_t kind;
+    uint32_t rev;
+    evmjit_bytes32 code_hash;
+} evmjit__event;
+
+/* A request, then a job: created by a caller (with its own copy of the code), admitted by the
+   backend, run by a worker, published by the backend. Lives in exactly one list at a time. */
+typedef struct evmjit__job {
+    struct evmjit__job *next;
+    evmjit_runtime *rt;
+    evmjit_bytes32 code_hash;
+    evmjit_revision rev;
+    evmjit_program_kind kind;
+    uint8_t *code;
+    size_t code_size;
+    bool urgent;         /* a caller waits for it */
+    bool rerun;          /* a newer generation wants the key: run again after this result */
+    uint64_t generation; /* set at admission; a result of an older generation is discarded */
+    uint64_t admitted_ns;
+    /* result, written by the worker */
+    evmjit_error error;
+    bool from_store;
+    bool have_artifact;
+    evmjit_artifact artifact;
+    evmjit_compile_output out;
+} evmjit__job;
+
+typedef struct evmjit__job_list {
+    evmjit__job *head, *tail;
+    size_t n;
+} evmjit__job_list;
+
+/* A caller blocked in evmjit_compile_sync; lives on its stack, linked under rt->mtx. */
+typedef struct evmjit__waiter {
+    struct evmjit__waiter *next, *prev;
+    evmjit_bytes32 code_hash;
+    evmjit_revision rev;
+    bool done;
+    evmjit_error error;
+    evmjit__entry *entry; /* done and OK: a counted reference */
+} evmjit__waiter;
+
+/* Backend-private hash map (cold keys and in-flight jobs): linear probing with backward-shift
+   deletion (no tombstones). */
+typedef struct evmjit__map_item {
+    evmjit_bytes32 code_hash;
+    uint32_t rev;
+    uint32_t used;
+    uint64_t count;   /* cold keys: observed misses */
+    uint64_t last_ms; /* cold keys: last miss */
+    evmjit__job *job; /* in flight: the job */
+} evmjit__map_item;
+
+typedef struct evmjit__map {
+    evmjit__map_item *items;
+    size_t cap, size;
+} evmjit__map;
+
+typedef struct evmjit__hit_counter {
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t n; /* written only by the record's owner */
+} evmjit__hit_counter;
+
+/* Statistics; relaxed atomics (exactness comes from evmjit_runtime_sync). */
+#define EVMJIT__COUNTERS(X)                                                                   \
+    X(misses) X(dropped_events) X(dropped_commands) X(dropped_jobs) X(dropped_cold_keys)      \
+    X(admitted) X(dispatched) X(succeeded) X(failed) X(discarded) X(evictions)                \
+    X(evictions_idle) X(evictions_budget) X(aot_stored) X(aot_loaded) X(store_errors)         \
+    X(programs_freed) X(compiler_creates) X(resident_entries) X(resident_jit) X(resident_aot) \
+    X(queued_commands) X(pending_jobs) X(tracked_cold_keys) X(jit_code_bytes)                 \
+    X(aot_code_bytes) X(retired_waiting)
+
+typedef struct evmjit__counters {
+#define EVMJIT__COUNTER_FIELD(name) _Atomic uint64_t name;
+    EVMJIT__COUNTERS(EVMJIT__COUNTER_FIELD)
+#undef EVMJIT__COUNTER_FIELD
+} evmjit__counters;
+
+#define EVMJIT__ADD(rt, name, v) atomic_fetch_add_explicit(&(rt)->c.name, (v), memory_order_relaxed)
+#define EVMJIT__SUB(rt, name, v) atomic_fetch_sub_explicit(&(rt)->c.name, (v), memory_order_relaxed)
+
+struct evmjit_runtime {
+    /* Read by every lookup, written rarely: its own cache lines. */
+    _Alignas(EVMJIT__CACHE_LINE) evmjit_runtime_desc cfg; /* defaults resolved; immutable */
+    _Atomic(evmjit__table *) table;
+    _Atomic uint64_t generation;
+    _Atomic bool enabled;
+    bool can_jit;  /* a backend and workers: compilation requests are possible */
+    bool can_aot;  /* a store and workers */
+    int workers;
+    uint64_t threshold;
+    evmjit__hit_counter *hits; /* one per reader record */
+    evmjit__event *cells;      /* the event ring */
+    uint64_t ring_mask;
+    void *raw, *hits_raw, *cells_raw;
+
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t clock_ms; /* backend clock: ms since create + 1 */
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t ring_tail; /* producers: next cell to claim */
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t ring_head; /* consumer: next cell to read */
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t hits_overflow; /* threads without a record */
+    _Alignas(EVMJIT__CACHE_LINE) evmjit__counters c;
+    _Atomic uint32_t pause_depth;
+    _Atomic bool wake;     /* work for the backend (set before signalling backend_cnd) */
+    _Atomic bool stopping; /* shutdown began: compilations should cancel */
+    _Atomic bool started;  /* threads exist */
+    _Atomic uint32_t threads_running;
+
+    /* Guarded by mtx (held only for O(1) work, never while compiling). */
+    mtx_t mtx;
+    cnd_t backend_cnd, worker_cnd, done_cnd, exit_cnd;
+    bool shutdown;
+    evmjit__job_list requests; /* callers -> backend */
+    evmjit__job_list queue;    /* backend -> workers (bounded: workers x queue_per_worker) */
+    evmjit__job_list results;  /* workers -> backend */
+    evmjit__waiter *waiters;
+    uint64_t sync_requested, sync_done;
+    uint32_t threads_exited;
+
+    mtx_t start_mtx; /* serialises thread start */
+    thrd_t backend_thread;
+    thrd_t *worker_threads;
+    uint32_t threads_created;
+
+    /* Backend thread only (and the creating / destroying thread when no backend runs). */
+    uint64_t start_ns;
+    uint64_t seen_generation;
+    uint64_t next_sweep_ms;
+    evmjit__map cold, inflight;
+    evmjit__job_list pending; /* admitted, waiting for room in the worker queue */
+    uint64_t wanted;          /* WANTED entries */
+    uint64_t resident_jit_bytes;
+    evmjit__entry *retired_entries;
+    evmjit__table *retired_tables;
+    char compiler_id[192];
+};
+
+static const evmjit_allocator *evmjit__a(const evmjit_runtime *rt) { return &rt->cfg.allocator; }
+
+static void evmjit__list_push(evmjit__job_list *l, evmjit__job *j) {
+    j->next = NULL;
+    if (l->tail) l->tail->next = j;
+    else l->head = j;
+    l->tail = j;
+    l->n++;
+}
+static void evmjit__list_push_front(evmjit__job_list *l, evmjit__job *j) {
+    j->next = l->head;
+    l->head = j;
+    if (!l->tail) l->tail = j;
+    l->n++;
+}
+static evmjit__job *evmjit__list_pop(evmjit__job_list *l) {
+    evmjit__job *j = l->head;
+    if (!j) return NULL;
+    l->head = j->next;
+    if (!l->head) l->tail = NULL;
+    l->n--;
+    j->next = NULL;
+    return j;
+}
+/* Moves everything out of *l (O(1)). */
+static evmjit__job_list evmjit__list_take(evmjit__job_list *l) {
+    evmjit__job_list r = *l;
+    memset(l, 0, sizeof *l);
+    return r;
+}
+
+/* ---- the resident table (one writer: the backend thread) ---------------------------------- */
+
+static size_t evmjit__table_bytes(size_t cap) {
+    return sizeof(evmjit__table) + cap * sizeof(_Atomic(evmjit__entry *));
+}
+
+static evmjit__table *evmjit__table_new(evmjit_runtime *rt, size_t cap) {
+    evmjit__table *t = (evmjit__table *)evmjit__alloc(evmjit__a(rt), evmjit__table_bytes(cap));
+    if (!t) return NULL;
+    t->mask = cap - 1;
+    t->live = t->tombstones = 0;
+    t->retire_epoch = 0;
+    t->next_retired = NULL;
+    for (size_t i = 0; i < cap; i++) atomic_init(&t->slots[i], NULL);
+    return t;
+}
+
+static void evmjit__table_free(evmjit_runtime *rt, evmjit__table *t) {
+    evmjit__free(evmjit__a(rt), t, evmjit__table_bytes(t->mask + 1));
+}
+
+/* Readers (inside a read section) and the writer. Visits at most capacity / 2 + 1 slots. */
+static inline evmjit__entry *evmjit__table_find(evmjit__table *t, const evmjit_bytes32 *h,
+                                                evmjit_revision rev) {
+    size_t i = (size_t)evmjit__key_hash(h, rev) & t->mask;
+    for (size_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+        /* seq_cst: ordered after our epoch store (reclamation); acquire: the entry's fields */
+        evmjit__entry *e = atomic_load_explicit(&t->slots[i], memory_order_seq_cst);
+        if (!e) return NULL;
+        if (e != EVMJIT__TOMBSTONE && e->pub.rev == rev && evmjit__key_eq(&e->pub.code_hash, h))
+            return e;
+    }
+    return NULL;
+}
+
+static void evmjit__retire_table(evmjit_runtime *rt, evmjit__table *t) {
+    /* seq_cst: the epoch advances after the table was unpublished (see DESIGN) */
+    t->retire_epoch = atomic_fetch_add_explicit(&evmjit__global_epoch, 1, memory_order_seq_cst);
+    t->next_retired = rt->retired_tables;
+    rt->retired_tables = t;
+    EVMJIT__ADD(rt, retired_waiting, 1);
+}
+
+/* Copies the live entries into a table of `cap` slots and publishes it. Writer; O(capacity). */
+static bool evmjit__table_rebuild(evmjit_runtime *rt, size_t cap) {
+    evmjit__table *old = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    evmjit__table *t = evmjit__table_new(rt, cap);
+    if (!t) return false;
+    for (size_t i = 0; i <= old->mask; i++) {
+        evmjit__entry *e = atomic_load_explicit(&old->slots[i], memory_order_relaxed);
+        if (!e || e == EVMJIT__TOMBSTONE) continue;
+        size_t j = (size_t)evmjit__key_hash(&e->pub.code_hash, e->pub.rev) & t->mask;
+        while (atomic_load_explicit(&t->slots[j], memory_order_relaxed)) j = (j + 1) & t->mask;
+        atomic_store_explicit(&t->slots[j], e, memory_order_relaxed); /* not yet published */
+        t->live++;
+    }
+    /* seq_cst: publishes the filled table (release) and orders it before the retire epoch */
+    atomic_store_explicit(&rt->table, t, memory_order_seq_cst);
+    evmjit__retire_table(rt, old);
+    return true;
+}
+
+/* Adds e (whose key is not in the table). Writer. Amortised O(1). */
+static bool evmjit__table_insert(evmjit_runtime *rt, evmjit__entry *e) {
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    if ((t->live + t->tombstones + 1) * 2 > t->mask + 1) {
+        size_t cap = 16;
+        while (cap < (t->live + 1) * 4) cap *= 2;
+        if (!evmjit__table_rebuild(rt, cap)) return false;
+        t = atomic_load_explicit(&rt->table, memory_order_relaxed);
+    }
+    size_t i = (size_t)evmjit__key_hash(&e->pub.code_hash, e->pub.rev) & t->mask;
+    for (;;) {
+        evmjit__entry *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (!s || s == EVMJIT__TOMBSTONE) {
+            if (s) t->tombstones--;
+            /* seq_cst (release): publishes the entry's fields to readers */
+            atomic_store_explicit(&t->slots[i], e, memory_order_seq_cst);
+            t->live++;
+            return true;
+        }
+        i = (i + 1) & t->mask;
+    }
+}
+
+static void evmjit__entry_free(evmjit_runtime *rt, evmjit__entry *e) {
+    if (atomic_load_explicit(&e->state, memory_order_relaxed) == EVMJIT__READY) {
+        if (e->pub.kind == EVMJIT_PROGRAM_JIT) {
+            if (e->code && rt->cfg.backend && rt->cfg.backend->free_code)
+                rt->cfg.backend->free_code(rt->cfg.backend->user, e->code);
+            EVMJIT__SUB(rt, jit_code_bytes, e->pub.code_bytes);
+        } else {
+            if (rt->cfg.store && rt->cfg.store->unload)
+                rt->cfg.store->unload(rt->cfg.store->user, &e->artifact);
+            EVMJIT__SUB(rt, aot_code_bytes, e->pub.code_bytes);
+        }
+        EVMJIT__ADD(rt, programs_freed, 1);
+    }
+    evmjit__free(evmjit__a(rt), e, sizeof *e);
+}
+
+/* Unlinks e from the table and retires it. Writer. O(probe length). */
+static void evmjit__table_remove(evmjit_runtime *rt, evmjit__entry *e) {
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    size_t i = (size_t)evmjit__key_hash(&e->pub.code_hash, e->pub.rev) & t->mask;
+    for (size_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+        evmjit__entry *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (!s) return;
+        if (s != e) continue;
+        /* seq_cst: the unlink precedes the retire epoch and our record scans (see DESIGN) */
+        atomic_store_explicit(&t->slots[i], EVMJIT__TOMBSTONE, memory_order_seq_cst);
+        t->live--;
+        t->tombstones++;
+        break;
+    }
+    int st = atomic_load_explicit(&e->state, memory_order_relaxed);
+    if (st == EVMJIT__READY) {
+        EVMJIT__SUB(rt, resident_entries, 1);
+        if (e->pub.kind == EVMJIT_PROGRAM_JIT) {
+            EVMJIT__SUB(rt, resident_jit, 1);
+            rt->resident_jit_bytes -= e->pub.code_bytes;
+        } else {
+            EVMJIT__SUB(rt, resident_aot, 1);
+        }
+    } else if (st == EVMJIT__WANTED) {
+        rt->wanted--;
+        EVMJIT__SUB(rt, pending_jobs, 1);
+    }
+    /* seq_cst: the epoch advances after the unlink (see DESIGN) */
+    e->retire_epoch = atomic_fetch_add_explicit(&evmjit__global_epoch, 1, memory_order_seq_cst);
+    e->next_retired = rt->retired_entries;
+    rt->retired_entries = e;
+    EVMJIT__ADD(rt, retired_waiting, 1);
+}
+
+/* Frees retired entries and tables that no reader can see and nobody references. Backend.
+   O(reader records + retired objects). */
+static void evmjit__reclaim(evmjit_runtime *rt) {
+    if (!rt->retired_entries && !rt->retired_tables) return;
+    uint64_t oldest = evmjit__oldest_reader_epoch();
+    evmjit__entry **pe = &rt->retired_entries;
+    while (*pe) {
+        evmjit__entry *e = *pe;
+        /* acquire: pairs with evmjit_program_release; the holders' uses happen before the free */
+        if (e->retire_epoch < oldest && atomic_load_explicit(&e->refs, memory_order_acquire) == 0) {
+            *pe = e->next_retired;
+            evmjit__entry_free(rt, e);
+            EVMJIT__SUB(rt, retired_waiting, 1);
+        } else {
+            pe = &e->next_retired;
+        }
+    }
+    evmjit__table **pt = &rt->retired_tables;
+    while (*pt) {
+        evmjit__table *t = *pt;
+        if (t->retire_epoch < oldest) {
+            *pt = t->next_retired;
+            evmjit__table_free(rt, t);
+            EVMJIT__SUB(rt, retired_waiting, 1);
+        } else {
+            pt = &t->next_retired;
+        }
+    }
+}
+
+/* ---- backend-private maps ---------------------------------------------------------------- */
+
+static evmjit__map_item *evmjit__map_find(evmjit__map *m, const evmjit_bytes32 *h,
+                                          evmjit_revision rev) {
+    if (!m->cap) return NULL;
+    size_t i = (size_t)evmjit__key_hash(h, rev) & (m->cap - 1);
+    while (m->items[i].used) {
+        if (m->items[i].rev == (uint32_t)rev && evmjit__key_eq(&m->items[i].code_hash, h))
+            return &m->items[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    return NULL;
+}
+
+static void evmjit__map_place(evmjit__map *m, const evmjit__map_item *it) {
+    size_t i = (size_t)evmjit__key_hash(&it->code_hash, (evmjit_revision)it->rev) & (m->cap - 1);
+    while (m->items[i].used) i = (i + 1) & (m->cap - 1);
+    m->items[i] = *it;
+}
+
+/* A new zeroed item for a key that is absent; NULL when out of memory. Amortised O(1). */
+static evmjit__map_item *evmjit__map_insert(evmjit_runtime *rt, evmjit__map *m,
+                                            const evmjit_bytes32 *h, evmjit_revision rev) {
+    if ((m->size + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        evmjit__map_item *items =
+            (evmjit__map_item *)evmjit__calloc(evmjit__a(rt), cap * sizeof *items);
+        if (!items) return NULL;
+        evmjit__map old = *m;
+        m->items = items;
+        m->cap = cap;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.items[i].used) evmjit__map_place(m, &old.items[i]);
+        evmjit__free(evmjit__a(rt), old.items, old.cap * sizeof *old.items);
+    }
+    evmjit__map_item it;
+    memset(&it, 0, sizeof it);
+    it.code_hash = *h;
+    it.rev = (uint32_t)rev;
+    it.used = 1;
+    evmjit__map_place(m, &it);
+    m->size++;
+    return evmjit__map_find(m, h, rev);
+}
+
+/* Backward-shift deletion: the items after it move back so no probe breaks. O(cluster). */
+static void evmjit__map_remove(evmjit__map *m, evmjit__map_item *it) {
+    size_t mask = m->cap - 1, i = (size_t)(it - m->items), j = i;
+    m->items[i].used = 0;
+    m->size--;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!m->items[j].used) return;
+        size_t k = (size_t)evmjit__key_hash(&m->items[j].code_hash,
+                                            (evmjit_revision)m->items[j].rev) & mask;
+        /* leave items whose home k lies cyclically in (i, j] */
+        bool stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
+        if (stays) continue;
+        m->items[i] = m->items[j];
+        m->items[j].used = 0;
+        i = j;
+    }
+}
+
+static void evmjit__map_free(evmjit_runtime *rt, evmjit__map *m) {
+    evmjit__free(evmjit__a(rt), m->items, m->cap * sizeof *m->items);
+    memset(m, 0, sizeof *m);
+}
+
 /* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
 #endif /* EVMJIT_CACHE_RUNTIME_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
