@@ -801,9 +801,18 @@ static inline bool evmjit__word_eq_(evmjit_word a, evmjit_word b) {
 static inline bool evmjit__word_fits64(evmjit_word a) { return (a.w[1] | a.w[2] | a.w[3]) == 0; }
 
 static inline bool evmjit__word_ult(evmjit_word a, evmjit_word b) {
+#ifdef EVMJIT__HAVE_U128
+    /* the borrow out of a - b, branch-free */
+    evmjit__u128 t = (evmjit__u128)a.w[0] - b.w[0];
+    t = (evmjit__u128)a.w[1] - b.w[1] - (uint64_t)((t >> 64) & 1);
+    t = (evmjit__u128)a.w[2] - b.w[2] - (uint64_t)((t >> 64) & 1);
+    t = (evmjit__u128)a.w[3] - b.w[3] - (uint64_t)((t >> 64) & 1);
+    return (t >> 64) & 1;
+#else
     for (int i = 3; i >= 0; i--)
         if (a.w[i] != b.w[i]) return a.w[i] < b.w[i];
     return false;
+#endif
 }
 static inline bool evmjit__word_slt(evmjit_word a, evmjit_word b) {
     bool an = a.w[3] >> 63, bn = b.w[3] >> 63;
@@ -813,6 +822,16 @@ static inline bool evmjit__word_slt(evmjit_word a, evmjit_word b) {
 
 static inline evmjit_word evmjit__word_add(evmjit_word a, evmjit_word b) {
     evmjit_word r;
+#ifdef EVMJIT__HAVE_U128
+    /* straight-line carry chain (compilers emit add/adc); a loop here is not unrolled at -O2 */
+    evmjit__u128 t = (evmjit__u128)a.w[0] + b.w[0];
+    r.w[0] = (uint64_t)t;
+    t = (evmjit__u128)a.w[1] + b.w[1] + (uint64_t)(t >> 64);
+    r.w[1] = (uint64_t)t;
+    t = (evmjit__u128)a.w[2] + b.w[2] + (uint64_t)(t >> 64);
+    r.w[2] = (uint64_t)t;
+    r.w[3] = a.w[3] + b.w[3] + (uint64_t)(t >> 64);
+#else
     uint64_t carry = 0;
     for (int i = 0; i < 4; i++) {
         uint64_t s = a.w[i] + b.w[i];
@@ -820,10 +839,20 @@ static inline evmjit_word evmjit__word_add(evmjit_word a, evmjit_word b) {
         r.w[i] = s + carry;
         carry = c1 | (r.w[i] < s);
     }
+#endif
     return r;
 }
 static inline evmjit_word evmjit__word_sub(evmjit_word a, evmjit_word b) {
     evmjit_word r;
+#ifdef EVMJIT__HAVE_U128
+    evmjit__u128 t = (evmjit__u128)a.w[0] - b.w[0];
+    r.w[0] = (uint64_t)t;
+    t = (evmjit__u128)a.w[1] - b.w[1] - (uint64_t)((t >> 64) & 1);
+    r.w[1] = (uint64_t)t;
+    t = (evmjit__u128)a.w[2] - b.w[2] - (uint64_t)((t >> 64) & 1);
+    r.w[2] = (uint64_t)t;
+    r.w[3] = a.w[3] - b.w[3] - (uint64_t)((t >> 64) & 1);
+#else
     uint64_t borrow = 0;
     for (int i = 0; i < 4; i++) {
         uint64_t d = a.w[i] - b.w[i];
@@ -831,6 +860,7 @@ static inline evmjit_word evmjit__word_sub(evmjit_word a, evmjit_word b) {
         r.w[i] = d - borrow;
         borrow = b1 | (d < borrow);
     }
+#endif
     return r;
 }
 static inline evmjit_word evmjit__word_neg(evmjit_word a) {
@@ -870,8 +900,23 @@ static void evmjit__mul_limbs(uint64_t *r, const uint64_t *a, int na, const uint
 }
 
 static inline evmjit_word evmjit__word_mul(evmjit_word a, evmjit_word b) {
-    /* truncated schoolbook: only products that land in the low 4 limbs */
     evmjit_word r = {{0, 0, 0, 0}};
+#ifdef EVMJIT__HAVE_U128
+    /* truncated schoolbook by columns: 6 full products and 4 low halves */
+    const uint64_t *x = a.w, *y = b.w;
+    evmjit__u128 p00 = (evmjit__u128)x[0] * y[0];
+    evmjit__u128 p01 = (evmjit__u128)x[0] * y[1], p10 = (evmjit__u128)x[1] * y[0];
+    evmjit__u128 p02 = (evmjit__u128)x[0] * y[2], p11 = (evmjit__u128)x[1] * y[1],
+                 p20 = (evmjit__u128)x[2] * y[0];
+    r.w[0] = (uint64_t)p00;
+    evmjit__u128 c1 = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
+    r.w[1] = (uint64_t)c1;
+    evmjit__u128 c2 = (c1 >> 64) + (p01 >> 64) + (p10 >> 64) + (uint64_t)p02 + (uint64_t)p11 +
+                      (uint64_t)p20;
+    r.w[2] = (uint64_t)c2;
+    r.w[3] = (uint64_t)(c2 >> 64) + (uint64_t)(p02 >> 64) + (uint64_t)(p11 >> 64) +
+             (uint64_t)(p20 >> 64) + x[0] * y[3] + x[1] * y[2] + x[2] * y[1] + x[3] * y[0];
+#else
     for (int i = 0; i < 4; i++) {
         uint64_t carry = 0;
         for (int j = 0; i + j < 4; j++) {
@@ -883,6 +928,7 @@ static inline evmjit_word evmjit__word_mul(evmjit_word a, evmjit_word b) {
             carry = hi;
         }
     }
+#endif
     return r;
 }
 
