@@ -687,6 +687,258 @@ static void evmjit__map_free(evmjit_runtime *rt, evmjit__map *m) {
     memset(m, 0, sizeof *m);
 }
 
+/* ---- the event ring (many producers: callers; one consumer: the backend) ------------------ */
+
+/* Records one lookup event. Never blocks, never allocates: one CAS to claim a cell, retried
+   only when another producer claimed it first. A full ring drops the event and counts it. */
+static bool evmjit__ring_push(evmjit_runtime *rt, const evmjit_bytes32 *h, evmjit_revision rev,
+                              uint32_t kind) {
+    uint64_t pos = atomic_load_explicit(&rt->ring_tail, memory_order_relaxed);
+    evmjit__event *ev;
+    for (;;) {
+        ev = &rt->cells[pos & rt->ring_mask];
+        /* acquire: the consumer has finished reading this cell's previous lap */
+        uint64_t seq = atomic_load_explicit(&ev->seq, memory_order_acquire);
+        int64_t dif = (int64_t)(seq - pos);
+        if (dif == 0) {
+            /* relaxed: the cell's seq, not tail, carries the payload */
+            if (atomic_compare_exchange_weak_explicit(&rt->ring_tail, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                break;
+        } else if (dif < 0) {
+            EVMJIT__ADD(rt, dropped_events, 1);
+            return false;
+        } else {
+            pos = atomic_load_explicit(&rt->ring_tail, memory_order_relaxed);
+        }
+    }
+    ev->kind = kind;
+    ev->rev = (uint32_t)rev;
+    ev->code_hash = *h;
+    /* release: publishes the event's payload to the consumer */
+    atomic_store_explicit(&ev->seq, pos + 1, memory_order_release);
+    return true;
+}
+
+/* The next event, if its producer has published it. Backend thread only. */
+static bool evmjit__ring_pop(evmjit_runtime *rt, uint32_t *kind, evmjit_revision *rev,
+                             evmjit_bytes32 *h) {
+    uint64_t head = atomic_load_explicit(&rt->ring_head, memory_order_relaxed); /* ours */
+    evmjit__event *ev = &rt->cells[head & rt->ring_mask];
+    /* acquire: the producer's payload */
+    if (atomic_load_explicit(&ev->seq, memory_order_acquire) != head + 1) return false;
+    *kind = ev->kind;
+    *rev = (evmjit_revision)ev->rev;
+    *h = ev->code_hash;
+    /* release: we are done reading; the producer of the next lap may overwrite the cell */
+    atomic_store_explicit(&ev->seq, head + rt->ring_mask + 1, memory_order_release);
+    atomic_store_explicit(&rt->ring_head, head + 1, memory_order_relaxed); /* gauge only */
+    return true;
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+static evmjit__job *evmjit__job_new(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                    const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                    evmjit_program_kind kind) {
+    evmjit__job *job = (evmjit__job *)evmjit__calloc(evmjit__a(rt), sizeof *job);
+    if (!job) return NULL;
+    job->code = (uint8_t *)evmjit__alloc(evmjit__a(rt), code_size);
+    if (!job->code) {
+        evmjit__free(evmjit__a(rt), job, sizeof *job);
+        return NULL;
+    }
+    memcpy(job->code, code, code_size);
+    job->rt = rt;
+    job->code_hash = *h;
+    job->rev = rev;
+    job->code_size = code_size;
+    job->kind = kind;
+    return job;
+}
+
+/* Frees what a worker produced and nobody published. */
+static void evmjit__job_drop_output(evmjit_runtime *rt, evmjit__job *job) {
+    if (job->have_artifact && rt->cfg.store && rt->cfg.store->unload)
+        rt->cfg.store->unload(rt->cfg.store->user, &job->artifact);
+    job->have_artifact = false;
+    if (job->kind == EVMJIT_PROGRAM_JIT && job->error == EVMJIT_OK && job->out.code &&
+        rt->cfg.backend && rt->cfg.backend->free_code)
+        rt->cfg.backend->free_code(rt->cfg.backend->user, job->out.code);
+    job->out.code = NULL;
+    job->out.fn = NULL;
+}
+
+static void evmjit__job_free(evmjit_runtime *rt, evmjit__job *job) {
+    evmjit__job_drop_output(rt, job);
+    evmjit__free(evmjit__a(rt), job->code, job->code_size);
+    evmjit__free(evmjit__a(rt), job, sizeof *job);
+}
+
+static void evmjit__list_free(evmjit_runtime *rt, evmjit__job_list *l) {
+    evmjit__job *j;
+    while ((j = evmjit__list_pop(l)) != NULL) evmjit__job_free(rt, j);
+}
+
+/* ---- workers ------------------------------------------------------------------------------- */
+
+static void evmjit__name_thread(const char *name) {
+#if defined(__linux__)
+    prctl(PR_SET_NAME, name, 0, 0, 0);
+#else
+    (void)name;
+#endif
+}
+
+/* Compilers poll this: shutdown, or a clear made the job stale. Worker threads. */
+static bool evmjit__job_cancelled(const evmjit_compile_request *req) {
+    const evmjit__job *job = (const evmjit__job *)req->runtime_private;
+    evmjit_runtime *rt = job->rt;
+    return atomic_load_explicit(&rt->stopping, memory_order_relaxed) ||
+           job->generation != atomic_load_explicit(&rt->generation, memory_order_relaxed);
+}
+
+static void evmjit__job_fail(evmjit__job *job, evmjit_error e, const char *why) {
+    job->error = e;
+    if (!job->out.message[0]) snprintf(job->out.message, sizeof job->out.message, "%s", why);
+}
+
+/* Runs one job on a worker: AOT jobs try the store first; then compile (and for AOT store and
+   load). The worker's compiler is created on first use and recycled after recycle_after
+   compilations. Blocks for as long as the compiler takes. */
+static void evmjit__run_job(evmjit_runtime *rt, evmjit__job *job, void **compiler,
+                            uint64_t *uses) {
+    const evmjit_backend *be = rt->cfg.backend;
+    const evmjit_artifact_store *st = rt->cfg.store;
+    uint64_t t0 = evmjit__now_ns(), queue_ns = t0 - job->admitted_ns, store_ns = 0, load_ns = 0;
+    memset(&job->out, 0, sizeof job->out);
+    job->error = EVMJIT_OK;
+    job->from_store = job->have_artifact = false;
+    evmjit_compile_request req;
+    memset(&req, 0, sizeof req);
+    req.code_hash = job->code_hash;
+    req.rev = job->rev;
+    req.code = job->code;
+    req.code_size = job->code_size;
+    req.opt_level = rt->cfg.opt_level - 1;
+    req.cancelled = evmjit__job_cancelled;
+    req.runtime_private = job;
+    evmjit_error err;
+    if (job->kind == EVMJIT_PROGRAM_AOT) {
+        uint64_t t = evmjit__now_ns();
+        err = st->load(st->user, &job->code_hash, job->rev, &job->artifact);
+        load_ns = evmjit__now_ns() - t;
+        if (err == EVMJIT_OK) {
+            job->have_artifact = job->from_store = true;
+            goto done;
+        }
+        if (err != EVMJIT_ERR_NOT_FOUND) EVMJIT__ADD(rt, store_errors, 1);
+    }
+    if (!be) {
+        evmjit__job_fail(job, EVMJIT_ERR_UNSUPPORTED, "no compiler backend (desc.backend is NULL)");
+        goto done;
+    }
+    if (!*compiler) {
+        err = be->create_compiler(be->user, rt->cfg.opt_level - 1, compiler, job->out.message,
+                                  sizeof job->out.message);
+        if (err != EVMJIT_OK || !*compiler) {
+            *compiler = NULL;
+            evmjit__job_fail(job, err != EVMJIT_OK ? err : EVMJIT_ERR_COMPILE_FAILED,
+                             "the backend could not create a compiler");
+            goto done;
+        }
+        EVMJIT__ADD(rt, compiler_creates, 1);
+        *uses = 0;
+    }
+    if (job->kind == EVMJIT_PROGRAM_JIT) {
+        err = be->compile_jit(be->user, *compiler, &req, &job->out);
+        if (err == EVMJIT_OK && !job->out.fn) {
+            if (job->out.code && be->free_code) be->free_code(be->user, job->out.code);
+            job->out.code = NULL;
+            err = EVMJIT_ERR_COMPILE_FAILED;
+            snprintf(job->out.message, sizeof job->out.message, "backend returned no function");
+        }
+        if (err != EVMJIT_OK) evmjit__job_fail(job, err, "compilation failed");
+    } else if (!be->compile_aot) {
+        evmjit__job_fail(job, EVMJIT_ERR_UNSUPPORTED, "the backend cannot compile AOT");
+    } else {
+        err = be->compile_aot(be->user, *compiler, &req, &job->out);
+        if (err == EVMJIT_OK) {
+            evmjit_artifact_object obj;
+            memset(&obj, 0, sizeof obj);
+            obj.code_hash = job->code_hash;
+            obj.rev = job->rev;
+            obj.compiler = rt->compiler_id;
+            obj.symbol = job->out.symbol;
+            obj.target = job->out.target;
+            obj.object = job->out.object;
+            obj.object_size = job->out.object_size;
+            obj.code_size = job->code_size;
+            uint64_t t = evmjit__now_ns();
+            err = st->store(st->user, &obj);
+            store_ns = evmjit__now_ns() - t;
+            if (be->free_object) be->free_object(be->user, &job->out);
+            job->out.object = NULL;
+            if (err == EVMJIT_OK) {
+                EVMJIT__ADD(rt, aot_stored, 1);
+                t = evmjit__now_ns();
+                err = st->load(st->user, &job->code_hash, job->rev, &job->artifact);
+                load_ns = evmjit__now_ns() - t;
+                if (err == EVMJIT_OK) job->have_artifact = true;
+                else evmjit__job_fail(job, err, "stored artifact could not be loaded");
+            } else {
+                evmjit__job_fail(job, err, "artifact store refused the object");
+            }
+            if (err != EVMJIT_OK) EVMJIT__ADD(rt, store_errors, 1);
+        } else {
+            evmjit__job_fail(job, err, "AOT compilation failed");
+        }
+    }
+    (*uses)++;
+    if (rt->cfg.recycle_after != EVMJIT_OFF && *uses >= rt->cfg.recycle_after) {
+        be->destroy_compiler(be->user, *compiler);
+        *compiler = NULL;
+    }
+done:
+    job->out.times.queue_ns = queue_ns;
+    job->out.times.store_ns = store_ns;
+    job->out.times.load_ns = load_ns;
+    job->out.times.total_ns = evmjit__now_ns() - t0;
+    if (!job->out.times.total_ns) job->out.times.total_ns = 1;
+}
+
+/* Marks this thread finished for evmjit_runtime_destroy's timed join. */
+static void evmjit__thread_exited(evmjit_runtime *rt) {
+    atomic_fetch_sub_explicit(&rt->threads_running, 1, memory_order_relaxed);
+    mtx_lock(&rt->mtx);
+    rt->threads_exited++;
+    cnd_broadcast(&rt->exit_cnd);
+    mtx_unlock(&rt->mtx);
+}
+
+static int evmjit__worker_main(void *arg) {
+    evmjit_runtime *rt = (evmjit_runtime *)arg;
+    void *compiler = NULL;
+    uint64_t uses = 0;
+    evmjit__name_thread("evmjit-worker");
+    mtx_lock(&rt->mtx);
+    for (;;) {
+        while (!rt->shutdown && !rt->queue.head) cnd_wait(&rt->worker_cnd, &rt->mtx);
+        if (rt->shutdown) break;
+        evmjit__job *job = evmjit__list_pop(&rt->queue);
+        mtx_unlock(&rt->mtx);
+        evmjit__run_job(rt, job, &compiler, &uses);
+        mtx_lock(&rt->mtx);
+        evmjit__list_push(&rt->results, job);
+        atomic_store_explicit(&rt->wake, true, memory_order_relaxed); /* under mtx */
+        cnd_signal(&rt->backend_cnd);
+    }
+    mtx_unlock(&rt->mtx);
+    if (compiler) rt->cfg.backend->destroy_compiler(rt->cfg.backend->user, compiler);
+    evmjit__thread_exited(rt);
+    return 0;
+}
+
 /* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
 #endif /* EVMJIT_CACHE_RUNTIME_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
