@@ -579,7 +579,6 @@ static void evmjit__table_remove(evmjit_runtime *rt, evmjit__entry *e) {
         }
     } else if (st == EVMJIT__WANTED) {
         rt->wanted--;
-        EVMJIT__SUB(rt, pending_jobs, 1);
     }
     /* seq_cst: the epoch advances after the unlink (see DESIGN) */
     e->retire_epoch = atomic_fetch_add_explicit(&evmjit__global_epoch, 1, memory_order_seq_cst);
@@ -937,6 +936,217 @@ static int evmjit__worker_main(void *arg) {
     if (compiler) rt->cfg.backend->destroy_compiler(rt->cfg.backend->user, compiler);
     evmjit__thread_exited(rt);
     return 0;
+}
+
+/* ---- the backend: admission and publication ---------------------------------------------- */
+
+/* ms since the runtime was created, + 1 (0 means "never" in entry timestamps). */
+static uint64_t evmjit__clock_now(const evmjit_runtime *rt) {
+    return (evmjit__now_ns() - rt->start_ns) / 1000000u + 1;
+}
+
+static uint64_t evmjit__generation(evmjit_runtime *rt) {
+    return atomic_load_explicit(&rt->generation, memory_order_relaxed); /* a plain counter */
+}
+
+static uint64_t evmjit__in_flight(const evmjit_runtime *rt) { return rt->inflight.size + rt->wanted; }
+
+static evmjit__entry *evmjit__entry_new(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                        evmjit_revision rev, size_t code_size, int state) {
+    evmjit__entry *e = (evmjit__entry *)evmjit__calloc(evmjit__a(rt), sizeof *e);
+    if (!e) return NULL;
+    e->pub.code_hash = *h;
+    e->pub.rev = rev;
+    e->pub.code_size = code_size;
+    e->generation = evmjit__generation(rt);
+    atomic_init(&e->state, state);
+    atomic_init(&e->refs, 0);
+    e->created_ms = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
+    atomic_init(&e->last_hit_ms, e->created_ms);
+    atomic_init(&e->claimed_ms, 0);
+    return e;
+}
+
+/* Wakes every compile_sync caller waiting for this key. entry: READY (each gets a counted
+   reference) or NULL with the error. O(waiters). */
+static void evmjit__complete_waiters(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                     evmjit_revision rev, evmjit__entry *entry, evmjit_error err) {
+    bool any = false;
+    mtx_lock(&rt->mtx);
+    for (evmjit__waiter *w = rt->waiters; w; w = w->next) {
+        if (w->done || w->rev != rev || !evmjit__key_eq(&w->code_hash, h)) continue;
+        if (entry) atomic_fetch_add_explicit(&entry->refs, 1, memory_order_relaxed); /* resident */
+        w->entry = entry;
+        w->error = err;
+        w->done = true;
+        any = true;
+    }
+    if (any) cnd_broadcast(&rt->done_cnd);
+    mtx_unlock(&rt->mtx);
+}
+
+static bool evmjit__has_waiters(evmjit_runtime *rt, const evmjit_bytes32 *h, evmjit_revision rev) {
+    bool any = false;
+    mtx_lock(&rt->mtx);
+    for (evmjit__waiter *w = rt->waiters; w && !any; w = w->next)
+        any = !w->done && w->rev == rev && evmjit__key_eq(&w->code_hash, h);
+    mtx_unlock(&rt->mtx);
+    return any;
+}
+
+/* Admits a request: ignored if the key is resident or a current job has it; merged into a
+   running job of an older generation (run again afterwards); refused at max_in_flight;
+   otherwise the key's entry becomes COMPILING and the job waits in the pending list (urgent
+   jobs first). Backend. O(1) amortised. */
+static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    evmjit__entry *e = evmjit__table_find(t, &job->code_hash, job->rev);
+    int st = e ? atomic_load_explicit(&e->state, memory_order_relaxed) : 0;
+    if (st == EVMJIT__READY) {
+        evmjit__complete_waiters(rt, &job->code_hash, job->rev, e, EVMJIT_OK);
+        evmjit__job_free(rt, job);
+        return;
+    }
+    evmjit__map_item *fl = evmjit__map_find(&rt->inflight, &job->code_hash, job->rev);
+    if (fl && fl->job->generation == evmjit__generation(rt)) { /* compiling now: share it */
+        evmjit__job_free(rt, job);
+        return;
+    }
+    if (!fl && st != EVMJIT__WANTED && st != EVMJIT__COMPILING &&
+        evmjit__in_flight(rt) >= rt->cfg.max_in_flight) {
+        EVMJIT__ADD(rt, dropped_jobs, 1);
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN,
+                     "compilation refused: %llu in flight; raise max_in_flight",
+                     (unsigned long long)evmjit__in_flight(rt));
+        evmjit__complete_waiters(rt, &job->code_hash, job->rev, NULL, EVMJIT_ERR_BUSY);
+        evmjit__job_free(rt, job);
+        return;
+    }
+    if (!e) {
+        e = evmjit__entry_new(rt, &job->code_hash, job->rev, job->code_size, EVMJIT__COMPILING);
+        if (!e || !evmjit__table_insert(rt, e)) {
+            if (e) evmjit__free(evmjit__a(rt), e, sizeof *e);
+            evmjit__complete_waiters(rt, &job->code_hash, job->rev, NULL, EVMJIT_ERR_OUT_OF_MEMORY);
+            evmjit__job_free(rt, job);
+            return;
+        }
+        if (!fl) EVMJIT__ADD(rt, admitted, 1);
+    } else if (st != EVMJIT__COMPILING) {
+        if (st == EVMJIT__WANTED) rt->wanted--;
+        else if (!fl) EVMJIT__ADD(rt, admitted, 1); /* FAILED: an explicit retry */
+        e->pub.code_size = job->code_size;
+        atomic_store_explicit(&e->state, EVMJIT__COMPILING, memory_order_relaxed); /* not READY */
+    }
+    evmjit__map_item *cold = evmjit__map_find(&rt->cold, &job->code_hash, job->rev);
+    if (cold) evmjit__map_remove(&rt->cold, cold);
+    if (fl) { /* an older generation's job still runs for this key: run again after it */
+        fl->job->rerun = true;
+        fl->job->urgent |= job->urgent;
+        fl->job->kind = job->kind;
+        evmjit__job_free(rt, job);
+        return;
+    }
+    fl = evmjit__map_insert(rt, &rt->inflight, &job->code_hash, job->rev);
+    if (!fl) {
+        atomic_store_explicit(&e->state, EVMJIT__FAILED, memory_order_release); /* nothing new */
+        evmjit__complete_waiters(rt, &job->code_hash, job->rev, NULL, EVMJIT_ERR_OUT_OF_MEMORY);
+        evmjit__job_free(rt, job);
+        return;
+    }
+    fl->job = job;
+    job->generation = e->generation;
+    job->admitted_ns = evmjit__now_ns();
+    if (job->urgent) evmjit__list_push_front(&rt->pending, job);
+    else evmjit__list_push(&rt->pending, job);
+}
+
+static void evmjit__notify(evmjit_runtime *rt, const evmjit__job *job, bool published) {
+    if (!rt->cfg.on_compilation) return;
+    evmjit_compilation_info info;
+    memset(&info, 0, sizeof info);
+    info.code_hash = job->code_hash;
+    info.rev = job->rev;
+    info.kind = job->kind;
+    info.success = job->error == EVMJIT_OK;
+    info.published = published;
+    info.from_store = job->from_store;
+    info.error = job->error;
+    info.message = info.success ? "" : job->out.message;
+    info.code_size = job->code_size;
+    info.code_bytes = job->kind == EVMJIT_PROGRAM_JIT ? job->out.code_bytes : job->artifact.code_bytes;
+    info.times = job->out.times;
+    rt->cfg.on_compilation(&info, rt->cfg.on_compilation_user);
+}
+
+/* A job of an older generation (finished, or never started): its output is dropped; if a
+   newer request or a compile_sync caller still wants the key it is admitted again for the
+   current generation, else freed. Backend. */
+static void evmjit__stale_job(evmjit_runtime *rt, evmjit__job *job) {
+    evmjit__map_item *fl = evmjit__map_find(&rt->inflight, &job->code_hash, job->rev);
+    if (fl && fl->job == job) evmjit__map_remove(&rt->inflight, fl);
+    evmjit__job_drop_output(rt, job);
+    EVMJIT__ADD(rt, discarded, 1);
+    if (!job->rerun && !evmjit__has_waiters(rt, &job->code_hash, job->rev)) {
+        evmjit__job_free(rt, job);
+        return;
+    }
+    job->rerun = false;
+    job->error = EVMJIT_OK;
+    evmjit__admit(rt, job);
+}
+
+/* Publishes a worker's result: the key's COMPILING entry becomes READY (or FAILED), waiters
+   wake, the callback runs. A result of an older generation is discarded. Backend. */
+static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    evmjit__entry *e = evmjit__table_find(t, &job->code_hash, job->rev);
+    if (job->generation != evmjit__generation(rt) || !e || e->generation != job->generation ||
+        atomic_load_explicit(&e->state, memory_order_relaxed) != EVMJIT__COMPILING) {
+        evmjit__notify(rt, job, false);
+        evmjit__stale_job(rt, job);
+        return;
+    }
+    evmjit__map_item *fl = evmjit__map_find(&rt->inflight, &job->code_hash, job->rev);
+    if (fl && fl->job == job) evmjit__map_remove(&rt->inflight, fl);
+    if (job->error == EVMJIT_OK) {
+        e->pub.kind = job->kind;
+        if (job->kind == EVMJIT_PROGRAM_JIT) {
+            e->pub.fn = job->out.fn;
+            e->pub.code_bytes = job->out.code_bytes;
+            e->code = job->out.code;
+            job->out.code = NULL; /* the entry owns it now */
+            EVMJIT__ADD(rt, jit_code_bytes, e->pub.code_bytes);
+            EVMJIT__ADD(rt, resident_jit, 1);
+            rt->resident_jit_bytes += e->pub.code_bytes;
+        } else {
+            e->pub.fn = job->artifact.fn;
+            e->pub.code_bytes = job->artifact.code_bytes;
+            e->artifact = job->artifact;
+            job->have_artifact = false; /* the entry owns it now */
+            EVMJIT__ADD(rt, aot_code_bytes, e->pub.code_bytes);
+            EVMJIT__ADD(rt, resident_aot, 1);
+            EVMJIT__ADD(rt, aot_loaded, 1);
+        }
+        atomic_store_explicit(&e->last_hit_ms,
+                              atomic_load_explicit(&rt->clock_ms, memory_order_relaxed),
+                              memory_order_relaxed);
+        /* release: publishes fn, kind and code_bytes to readers that see READY */
+        atomic_store_explicit(&e->state, EVMJIT__READY, memory_order_release);
+        EVMJIT__ADD(rt, resident_entries, 1);
+        EVMJIT__ADD(rt, succeeded, 1);
+        evmjit__complete_waiters(rt, &job->code_hash, job->rev, e, EVMJIT_OK);
+    } else {
+        e->created_ms = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
+        atomic_store_explicit(&e->state, EVMJIT__FAILED, memory_order_release); /* no payload */
+        EVMJIT__ADD(rt, failed, 1);
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN, "compilation failed (%s): %s",
+                     evmjit_error_name(job->error), job->out.message);
+        evmjit__complete_waiters(rt, &job->code_hash, job->rev, NULL,
+                                 job->error == EVMJIT_ERR_SHUTDOWN ? EVMJIT_ERR_SHUTDOWN
+                                                                   : EVMJIT_ERR_COMPILE_FAILED);
+    }
+    evmjit__notify(rt, job, job->error == EVMJIT_OK);
+    evmjit__job_free(rt, job);
 }
 
 /* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
