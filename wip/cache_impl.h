@@ -375,6 +375,7 @@ struct evmjit_runtime {
     _Atomic bool enabled;
     bool can_jit;  /* a backend and workers: compilation requests are possible */
     bool can_aot;  /* a store and workers */
+    bool can_hot;  /* misses can lead to compilations in the runtime's mode */
     int workers;
     uint64_t threshold;
     evmjit__hit_counter *hits; /* one per reader record */
@@ -1147,6 +1148,269 @@ static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
     }
     evmjit__notify(rt, job, job->error == EVMJIT_OK);
     evmjit__job_free(rt, job);
+}
+
+/* ---- the backend: hotness, dispatch, eviction, the loop ---------------------------------- */
+
+/* One drained lookup event: count the miss; for a key without an entry, count its hotness
+   (cold-key map, bounded by max_cold_keys) and when it has threshold - 1 observed misses make
+   it WANTED, so that the next caller to miss it hands over its code. Backend. O(1). */
+static void evmjit__observe(evmjit_runtime *rt, uint32_t kind, evmjit_revision rev,
+                            const evmjit_bytes32 *h) {
+    EVMJIT__ADD(rt, misses, 1);
+    if (kind != EVMJIT__EV_UNKNOWN || !rt->can_hot || rt->threshold <= 1 ||
+        rt->threshold == EVMJIT_OFF)
+        return;
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    if (evmjit__table_find(t, h, rev) || evmjit__map_find(&rt->inflight, h, rev)) return;
+    evmjit__map_item *c = evmjit__map_find(&rt->cold, h, rev);
+    if (!c) {
+        if (rt->cold.size >= rt->cfg.max_cold_keys ||
+            !(c = evmjit__map_insert(rt, &rt->cold, h, rev))) {
+            EVMJIT__ADD(rt, dropped_cold_keys, 1);
+            return;
+        }
+    }
+    c->count++;
+    c->last_ms = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
+    if (c->count + 1 < rt->threshold) return;
+    if (evmjit__in_flight(rt) >= rt->cfg.max_in_flight) {
+        EVMJIT__ADD(rt, dropped_jobs, 1);
+        return;
+    }
+    evmjit__entry *e = evmjit__entry_new(rt, h, rev, 0, EVMJIT__WANTED);
+    if (!e || !evmjit__table_insert(rt, e)) {
+        if (e) evmjit__free(evmjit__a(rt), e, sizeof *e);
+        return;
+    }
+    evmjit__map_remove(&rt->cold, c);
+    rt->wanted++;
+    EVMJIT__ADD(rt, admitted, 1);
+}
+
+/* Drains at most drain_batch events, or (all) every event pushed before this call, waiting
+   for producers that claimed a cell and have not filled it yet. Returns true if events were
+   left behind. Backend. */
+static bool evmjit__drain(evmjit_runtime *rt, bool all) {
+    uint64_t target = atomic_load_explicit(&rt->ring_tail, memory_order_relaxed);
+    uint32_t kind;
+    evmjit_revision rev;
+    evmjit_bytes32 h;
+    for (uint64_t n = 0;; n++) {
+        if (!all && n >= rt->cfg.drain_batch) return true;
+        if (evmjit__ring_pop(rt, &kind, &rev, &h)) {
+            evmjit__observe(rt, kind, rev, &h);
+            continue;
+        }
+        uint64_t head = atomic_load_explicit(&rt->ring_head, memory_order_relaxed);
+        if (!all || head >= target || atomic_load_explicit(&rt->stopping, memory_order_relaxed))
+            return false;
+        thrd_yield(); /* a producer is between its claim and its publish */
+    }
+}
+
+/* Moves pending jobs to the worker queue while it has room (workers x queue_per_worker) and
+   the runtime is not paused. Stale jobs are re-admitted or dropped. Backend. O(pending). */
+static void evmjit__dispatch(evmjit_runtime *rt) {
+    if (atomic_load_explicit(&rt->pause_depth, memory_order_relaxed) != 0 || !rt->pending.n) return;
+    size_t cap = (size_t)rt->workers * (size_t)rt->cfg.queue_per_worker, room;
+    mtx_lock(&rt->mtx);
+    room = cap > rt->queue.n ? cap - rt->queue.n : 0; /* workers only make more room */
+    mtx_unlock(&rt->mtx);
+    evmjit__job_list batch = {NULL, NULL, 0};
+    for (size_t n = rt->pending.n; room && n && rt->pending.head; n--) {
+        evmjit__job *job = evmjit__list_pop(&rt->pending);
+        if (job->generation != evmjit__generation(rt)) {
+            evmjit__stale_job(rt, job);
+            continue;
+        }
+        evmjit__list_push(&batch, job);
+        room--;
+    }
+    if (!batch.n) return;
+    EVMJIT__ADD(rt, dispatched, batch.n);
+    mtx_lock(&rt->mtx);
+    evmjit__job *job;
+    while ((job = evmjit__list_pop(&batch)) != NULL) {
+        if (job->urgent) evmjit__list_push_front(&rt->queue, job);
+        else evmjit__list_push(&rt->queue, job);
+    }
+    cnd_broadcast(&rt->worker_cnd);
+    mtx_unlock(&rt->mtx);
+}
+
+/* Idle eviction: programs not hit, failures not retried and WANTED keys not handed over for
+   idle_eviction_ms go; so do cold keys not missed for that long. Backend. O(capacity). */
+static void evmjit__sweep(evmjit_runtime *rt, uint64_t now) {
+    uint64_t idle = rt->cfg.idle_eviction_ms;
+    if (idle == EVMJIT_OFF) return;
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    for (size_t i = 0; i <= t->mask; i++) {
+        evmjit__entry *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (!e || e == EVMJIT__TOMBSTONE) continue;
+        int st = atomic_load_explicit(&e->state, memory_order_relaxed);
+        uint64_t last = e->created_ms;
+        if (st == EVMJIT__COMPILING) continue;
+        if (st == EVMJIT__READY) last = atomic_load_explicit(&e->last_hit_ms, memory_order_relaxed);
+        if (st == EVMJIT__WANTED) {
+            uint64_t c = atomic_load_explicit(&e->claimed_ms, memory_order_relaxed);
+            if (c > last) last = c;
+        }
+        if (now < last || now - last < idle) continue;
+        evmjit__table_remove(rt, e); /* leaves a tombstone in slot i: the walk stays valid */
+        if (st == EVMJIT__READY) {
+            EVMJIT__ADD(rt, evictions, 1);
+            EVMJIT__ADD(rt, evictions_idle, 1);
+        }
+    }
+    for (size_t i = 0; i < rt->cold.cap; i++) {
+        /* a removal shifts a later item into slot i: look at i again */
+        while (rt->cold.items[i].used && now >= rt->cold.items[i].last_ms &&
+               now - rt->cold.items[i].last_ms >= idle)
+            evmjit__map_remove(&rt->cold, &rt->cold.items[i]);
+    }
+}
+
+/* While resident JIT code exceeds jit_budget_bytes, evict the least recently hit JIT program
+   (ties: the oldest). Backend. O(evictions x capacity); runs only when over budget. */
+static void evmjit__enforce_budget(evmjit_runtime *rt) {
+    uint64_t budget = rt->cfg.jit_budget_bytes;
+    while (budget != EVMJIT_OFF && rt->resident_jit_bytes > budget) {
+        evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+        evmjit__entry *victim = NULL;
+        uint64_t vhit = 0;
+        for (size_t i = 0; i <= t->mask; i++) {
+            evmjit__entry *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+            if (!e || e == EVMJIT__TOMBSTONE || e->pub.kind != EVMJIT_PROGRAM_JIT ||
+                atomic_load_explicit(&e->state, memory_order_relaxed) != EVMJIT__READY)
+                continue;
+            uint64_t hit = atomic_load_explicit(&e->last_hit_ms, memory_order_relaxed);
+            if (!victim || hit < vhit || (hit == vhit && e->created_ms < victim->created_ms)) {
+                victim = e;
+                vhit = hit;
+            }
+        }
+        if (!victim) break;
+        evmjit__table_remove(rt, victim);
+        EVMJIT__ADD(rt, evictions, 1);
+        EVMJIT__ADD(rt, evictions_budget, 1);
+    }
+}
+
+/* Entries of an older generation leave the table (a clear happened). Backend. O(capacity). */
+static void evmjit__purge_stale(evmjit_runtime *rt) {
+    uint64_t g = evmjit__generation(rt);
+    if (g == rt->seen_generation) return;
+    rt->seen_generation = g;
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    for (size_t i = 0; i <= t->mask; i++) {
+        evmjit__entry *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (e && e != EVMJIT__TOMBSTONE && e->generation != g) evmjit__table_remove(rt, e);
+    }
+}
+
+static int evmjit__backend_main(void *arg) {
+    evmjit_runtime *rt = (evmjit_runtime *)arg;
+    evmjit__name_thread("evmjit-backend");
+    mtx_lock(&rt->mtx);
+    for (;;) {
+        /* relaxed: wake is a hint; the lists it announces are read under mtx */
+        if (!rt->shutdown && !atomic_exchange_explicit(&rt->wake, false, memory_order_relaxed)) {
+            uint64_t now = evmjit__clock_now(rt), wait = rt->cfg.wake_interval_ms;
+            if (rt->cfg.idle_eviction_ms != EVMJIT_OFF && rt->next_sweep_ms > now &&
+                rt->next_sweep_ms - now < wait)
+                wait = rt->next_sweep_ms - now;
+            struct timespec deadline = evmjit__deadline(wait ? wait : 1);
+            cnd_timedwait(&rt->backend_cnd, &rt->mtx, &deadline);
+            atomic_store_explicit(&rt->wake, false, memory_order_relaxed);
+        }
+        if (rt->shutdown) break;
+        evmjit__job_list requests = evmjit__list_take(&rt->requests);
+        evmjit__job_list results = evmjit__list_take(&rt->results);
+        atomic_store_explicit(&rt->c.queued_commands, 0, memory_order_relaxed);
+        uint64_t sync_target = rt->sync_requested;
+        bool sync = sync_target > rt->sync_done;
+        mtx_unlock(&rt->mtx);
+
+        uint64_t now = evmjit__clock_now(rt);
+        atomic_store_explicit(&rt->clock_ms, now, memory_order_relaxed); /* a coarse clock */
+        evmjit__purge_stale(rt);
+        evmjit__job *job;
+        while ((job = evmjit__list_pop(&results)) != NULL) evmjit__finish(rt, job);
+        while ((job = evmjit__list_pop(&requests)) != NULL) evmjit__admit(rt, job);
+        bool more = evmjit__drain(rt, sync);
+        evmjit__dispatch(rt);
+        if (rt->cfg.idle_eviction_ms != EVMJIT_OFF && now >= rt->next_sweep_ms) {
+            evmjit__sweep(rt, now);
+            rt->next_sweep_ms = now + rt->cfg.sweep_interval_ms;
+        }
+        evmjit__enforce_budget(rt);
+        evmjit__reclaim(rt);
+        atomic_store_explicit(&rt->c.pending_jobs, evmjit__in_flight(rt), memory_order_relaxed);
+        atomic_store_explicit(&rt->c.tracked_cold_keys, rt->cold.size, memory_order_relaxed);
+
+        mtx_lock(&rt->mtx);
+        if (sync_target > rt->sync_done) {
+            rt->sync_done = sync_target;
+            cnd_broadcast(&rt->done_cnd);
+        }
+        /* relaxed: under mtx; loop again at once when the batch bound left events behind */
+        if (more) atomic_store_explicit(&rt->wake, true, memory_order_relaxed);
+    }
+    mtx_unlock(&rt->mtx);
+    evmjit__thread_exited(rt);
+    return 0;
+}
+
+/* Starts the backend and the workers once. On failure everything started is stopped and
+   joined again, and the runtime stays without threads. Any thread; blocks for thrd_create. */
+static evmjit_error evmjit__start_threads(evmjit_runtime *rt) {
+    /* acquire: the threads and their state exist */
+    if (atomic_load_explicit(&rt->started, memory_order_acquire)) return EVMJIT_OK;
+    evmjit_error err = EVMJIT_OK;
+    mtx_lock(&rt->start_mtx);
+    if (atomic_load_explicit(&rt->started, memory_order_relaxed)) {
+        mtx_unlock(&rt->start_mtx);
+        return EVMJIT_OK;
+    }
+    rt->threads_created = 0;
+    atomic_fetch_add_explicit(&rt->threads_running, 1, memory_order_relaxed);
+    if (thrd_create(&rt->backend_thread, evmjit__backend_main, rt) != thrd_success) {
+        atomic_fetch_sub_explicit(&rt->threads_running, 1, memory_order_relaxed);
+        err = EVMJIT_ERR_THREAD;
+    } else {
+        rt->threads_created = 1;
+    }
+    for (int i = 0; i < rt->workers && err == EVMJIT_OK; i++) {
+        atomic_fetch_add_explicit(&rt->threads_running, 1, memory_order_relaxed);
+        if (thrd_create(&rt->worker_threads[i], evmjit__worker_main, rt) != thrd_success) {
+            atomic_fetch_sub_explicit(&rt->threads_running, 1, memory_order_relaxed);
+            err = EVMJIT_ERR_THREAD;
+        } else {
+            rt->threads_created++;
+        }
+    }
+    if (err != EVMJIT_OK) {
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_ERROR,
+                     "could not start runtime threads; lower worker_threads");
+        mtx_lock(&rt->mtx);
+        rt->shutdown = true;
+        cnd_broadcast(&rt->backend_cnd);
+        cnd_broadcast(&rt->worker_cnd);
+        mtx_unlock(&rt->mtx);
+        if (rt->threads_created >= 1) thrd_join(rt->backend_thread, NULL);
+        for (uint32_t i = 1; i < rt->threads_created; i++) thrd_join(rt->worker_threads[i - 1], NULL);
+        mtx_lock(&rt->mtx);
+        rt->shutdown = false;
+        rt->threads_exited = 0;
+        mtx_unlock(&rt->mtx);
+        rt->threads_created = 0;
+    } else {
+        /* release: the threads exist for whoever sees started */
+        atomic_store_explicit(&rt->started, true, memory_order_release);
+    }
+    mtx_unlock(&rt->start_mtx);
+    return err;
 }
 
 /* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
