@@ -1413,6 +1413,326 @@ static evmjit_error evmjit__start_threads(evmjit_runtime *rt) {
     return err;
 }
 
+/* ---- create, settings, destroy ----------------------------------------------------------- */
+
+static evmjit_error evmjit__bad_setting(const evmjit_logger *lg, const char *what) {
+    evmjit__logf(lg, EVMJIT_LOG_ERROR, "invalid runtime setting: %s", what);
+    return EVMJIT_ERR_INVALID_ARGUMENT;
+}
+
+static uint64_t evmjit__or_default(uint64_t v, uint64_t def) { return v ? v : def; }
+
+/* Fills *c from *in with every default resolved; INVALID_ARGUMENT (logged, naming the
+   setting) for a nonsense value. */
+static evmjit_error evmjit__resolve_desc(const evmjit_runtime_desc *in, evmjit_runtime_desc *c) {
+    const evmjit_logger *lg = &in->logger;
+    *c = *in;
+    if (!c->allocator.alloc != !c->allocator.free)
+        return evmjit__bad_setting(lg, "allocator: set both alloc and free, or neither");
+    const evmjit_backend *be = c->backend;
+    if (be && (!be->create_compiler || !be->destroy_compiler || !be->compile_jit || !be->free_code))
+        return evmjit__bad_setting(lg, "backend: create_compiler, destroy_compiler, compile_jit "
+                                       "and free_code are required");
+    if (be && be->compile_aot && !be->free_object)
+        return evmjit__bad_setting(lg, "backend: compile_aot needs free_object");
+    const evmjit_artifact_store *st = c->store;
+    if (st && (!st->load || !st->store || !st->unload))
+        return evmjit__bad_setting(lg, "store: load, store and unload are required");
+    if ((unsigned)c->mode > (unsigned)EVMJIT_MODE_AOT)
+        return evmjit__bad_setting(lg, "mode: EVMJIT_MODE_JIT or EVMJIT_MODE_AOT");
+    if (c->mode == EVMJIT_MODE_AOT && !st)
+        return evmjit__bad_setting(lg, "mode: EVMJIT_MODE_AOT needs a store");
+    if (c->mode == EVMJIT_MODE_DEFAULT) c->mode = EVMJIT_MODE_JIT;
+    if (c->opt_level < 0 || c->opt_level > EVMJIT_O3)
+        return evmjit__bad_setting(lg, "opt_level: EVMJIT_O0..EVMJIT_O3, or 0 for the default");
+    if (!c->opt_level) c->opt_level = EVMJIT_O2;
+    if (c->worker_threads < EVMJIT_NO_WORKERS || c->worker_threads > 64)
+        return evmjit__bad_setting(lg, "worker_threads: EVMJIT_NO_WORKERS, 0 (default) or 1..64");
+    if (!c->worker_threads) {
+        long cpus = 1;
+#if defined(_SC_NPROCESSORS_ONLN)
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+        long w = cpus > 0 ? (cpus + 1) / 2 : 1;
+        c->worker_threads = (int)(w < 1 ? 1 : w > 4 ? 4 : w);
+    }
+    c->hot_threshold = evmjit__or_default(c->hot_threshold, 8);
+    c->max_code_size = evmjit__or_default(c->max_code_size, 24576);
+    c->max_in_flight = evmjit__or_default(c->max_in_flight, 2048);
+    if (!c->max_cold_keys)
+        c->max_cold_keys = c->max_in_flight > UINT64_MAX / 10 ? UINT64_MAX : 10 * c->max_in_flight;
+    c->queue_per_worker = evmjit__or_default(c->queue_per_worker, 64);
+    if (c->queue_per_worker > (1u << 20))
+        return evmjit__bad_setting(lg, "queue_per_worker: at most 1048576");
+    c->ring_capacity = evmjit__or_default(c->ring_capacity, 4096);
+    if (c->ring_capacity < 2 || c->ring_capacity > (1u << 24) ||
+        (c->ring_capacity & (c->ring_capacity - 1)))
+        return evmjit__bad_setting(lg, "ring_capacity: a power of two from 2 to 16777216");
+    c->drain_batch = evmjit__or_default(c->drain_batch, 4096);
+    c->wake_interval_ms = evmjit__or_default(c->wake_interval_ms, 100);
+    if (c->wake_interval_ms > 3600000)
+        return evmjit__bad_setting(lg, "wake_interval_ms: at most 3600000 (one hour)");
+    c->idle_eviction_ms = evmjit__or_default(c->idle_eviction_ms, 600000);
+    c->sweep_interval_ms = evmjit__or_default(c->sweep_interval_ms, 60000);
+    if (c->sweep_interval_ms > 86400000)
+        return evmjit__bad_setting(lg, "sweep_interval_ms: at most 86400000 (one day)");
+    c->jit_budget_bytes = evmjit__or_default(c->jit_budget_bytes, (uint64_t)1 << 30);
+    c->recycle_after = evmjit__or_default(c->recycle_after, 1000);
+    c->shutdown_timeout_ms = evmjit__or_default(c->shutdown_timeout_ms, 5000);
+    c->compile_timeout_ms = evmjit__or_default(c->compile_timeout_ms, 60000);
+    return EVMJIT_OK;
+}
+
+/* Frees everything a runtime owns; no runtime thread may be running. Unloads and frees every
+   program regardless of readers (the caller contract: none are left). */
+static void evmjit__runtime_free(evmjit_runtime *rt) {
+    evmjit__list_free(rt, &rt->requests);
+    evmjit__list_free(rt, &rt->queue);
+    evmjit__list_free(rt, &rt->results);
+    evmjit__list_free(rt, &rt->pending);
+    evmjit__map_free(rt, &rt->inflight); /* its jobs were in the lists */
+    evmjit__map_free(rt, &rt->cold);
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed);
+    if (t) {
+        for (size_t i = 0; i <= t->mask; i++) {
+            evmjit__entry *e = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+            if (e && e != EVMJIT__TOMBSTONE) evmjit__entry_free(rt, e);
+        }
+        evmjit__table_free(rt, t);
+    }
+    while (rt->retired_entries) {
+        evmjit__entry *e = rt->retired_entries;
+        rt->retired_entries = e->next_retired;
+        evmjit__entry_free(rt, e);
+    }
+    while (rt->retired_tables) {
+        evmjit__table *r = rt->retired_tables;
+        rt->retired_tables = r->next_retired;
+        evmjit__table_free(rt, r);
+    }
+    const evmjit_allocator *a = evmjit__a(rt);
+    evmjit__free(a, rt->hits_raw, EVMJIT_READER_SLOTS * sizeof(evmjit__hit_counter) + EVMJIT__CACHE_LINE);
+    evmjit__free(a, rt->cells_raw, (size_t)(rt->ring_mask + 1) * sizeof(evmjit__event) + EVMJIT__CACHE_LINE);
+    evmjit__free(a, rt->worker_threads, (size_t)rt->workers * sizeof(thrd_t));
+    mtx_destroy(&rt->mtx);
+    mtx_destroy(&rt->start_mtx);
+    cnd_destroy(&rt->backend_cnd);
+    cnd_destroy(&rt->worker_cnd);
+    cnd_destroy(&rt->done_cnd);
+    cnd_destroy(&rt->exit_cnd);
+    evmjit_allocator alloc = rt->cfg.allocator;
+    evmjit__free(&alloc, rt->raw, sizeof *rt + EVMJIT__CACHE_LINE);
+}
+
+/* load_all's sink: one preloaded artifact becomes a READY AOT entry (creating thread, before
+   any other thread exists). Duplicates and unusable artifacts are unloaded and skipped. */
+static evmjit_error evmjit__preload_sink(void *ctx, const evmjit_artifact *a) {
+    evmjit_runtime *rt = (evmjit_runtime *)ctx;
+    const evmjit_artifact_store *st = rt->cfg.store;
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed);
+    if (!a->fn || (unsigned)a->rev > EVMJIT_MAX_REVISION || evmjit__table_find(t, &a->code_hash, a->rev)) {
+        st->unload(st->user, a);
+        return EVMJIT_OK;
+    }
+    evmjit__entry *e = evmjit__entry_new(rt, &a->code_hash, a->rev, a->code_size, EVMJIT__READY);
+    if (!e) {
+        st->unload(st->user, a);
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    e->pub.kind = EVMJIT_PROGRAM_AOT;
+    e->pub.fn = a->fn;
+    e->pub.code_bytes = a->code_bytes;
+    e->artifact = *a;
+    if (!evmjit__table_insert(rt, e)) {
+        st->unload(st->user, a);
+        evmjit__free(evmjit__a(rt), e, sizeof *e);
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    EVMJIT__ADD(rt, resident_entries, 1);
+    EVMJIT__ADD(rt, resident_aot, 1);
+    EVMJIT__ADD(rt, aot_code_bytes, a->code_bytes);
+    EVMJIT__ADD(rt, aot_loaded, 1);
+    return EVMJIT_OK;
+}
+
+EVMJIT_API evmjit_error evmjit_runtime_create(const evmjit_runtime_desc *desc,
+                                             evmjit_runtime **out) {
+    if (!out) return EVMJIT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    evmjit_runtime_desc defaults, cfg;
+    memset(&defaults, 0, sizeof defaults);
+    evmjit_error err = evmjit__resolve_desc(desc ? desc : &defaults, &cfg);
+    if (err != EVMJIT_OK) return err;
+    void *raw;
+    evmjit_runtime *rt = (evmjit_runtime *)evmjit__alloc_aligned(&cfg.allocator, sizeof *rt, &raw);
+    if (!rt) return EVMJIT_ERR_OUT_OF_MEMORY;
+    rt->raw = raw;
+    rt->cfg = cfg;
+    int sync_ok = 0; /* how many of the six primitives below exist */
+    if (mtx_init(&rt->mtx, mtx_plain) == thrd_success) sync_ok++;
+    if (sync_ok == 1 && mtx_init(&rt->start_mtx, mtx_plain) == thrd_success) sync_ok++;
+    if (sync_ok == 2 && cnd_init(&rt->backend_cnd) == thrd_success) sync_ok++;
+    if (sync_ok == 3 && cnd_init(&rt->worker_cnd) == thrd_success) sync_ok++;
+    if (sync_ok == 4 && cnd_init(&rt->done_cnd) == thrd_success) sync_ok++;
+    if (sync_ok == 5 && cnd_init(&rt->exit_cnd) == thrd_success) sync_ok++;
+    if (sync_ok < 6) {
+        if (sync_ok > 4) cnd_destroy(&rt->done_cnd);
+        if (sync_ok > 3) cnd_destroy(&rt->worker_cnd);
+        if (sync_ok > 2) cnd_destroy(&rt->backend_cnd);
+        if (sync_ok > 1) mtx_destroy(&rt->start_mtx);
+        if (sync_ok > 0) mtx_destroy(&rt->mtx);
+        evmjit__free(&cfg.allocator, raw, sizeof *rt + EVMJIT__CACHE_LINE);
+        return EVMJIT_ERR_THREAD;
+    }
+    const evmjit_allocator *a = evmjit__a(rt);
+    rt->workers = cfg.worker_threads > 0 ? cfg.worker_threads : 0;
+    rt->threshold = cfg.hot_threshold;
+    rt->can_jit = cfg.backend && rt->workers > 0;
+    rt->can_aot = cfg.store && rt->workers > 0;
+    rt->can_hot = cfg.mode == EVMJIT_MODE_AOT ? (rt->can_aot && cfg.backend && cfg.backend->compile_aot)
+                                              : rt->can_jit;
+    rt->ring_mask = cfg.ring_capacity - 1;
+    rt->start_ns = evmjit__now_ns();
+    atomic_init(&rt->clock_ms, 1);
+    rt->next_sweep_ms = 1 + cfg.sweep_interval_ms;
+    atomic_init(&rt->table, NULL);
+    atomic_init(&rt->generation, 0);
+    atomic_init(&rt->enabled, false);
+    atomic_init(&rt->pause_depth, 0);
+    atomic_init(&rt->wake, false);
+    atomic_init(&rt->stopping, false);
+    atomic_init(&rt->started, false);
+    atomic_init(&rt->threads_running, 0);
+    if (cfg.backend)
+        snprintf(rt->compiler_id, sizeof rt->compiler_id, "%s %s O%d",
+                 cfg.backend->name ? cfg.backend->name : "?",
+                 cfg.backend->version ? cfg.backend->version : "?", cfg.opt_level - 1);
+    rt->hits = (evmjit__hit_counter *)evmjit__alloc_aligned(
+        a, EVMJIT_READER_SLOTS * sizeof(evmjit__hit_counter), &rt->hits_raw);
+    rt->cells = (evmjit__event *)evmjit__alloc_aligned(
+        a, (size_t)cfg.ring_capacity * sizeof(evmjit__event), &rt->cells_raw);
+    rt->worker_threads = rt->workers ? (thrd_t *)evmjit__calloc(a, (size_t)rt->workers * sizeof(thrd_t)) : NULL;
+    evmjit__table *t = evmjit__table_new(rt, 16);
+    atomic_init(&rt->table, t);
+    if (!rt->hits || !rt->cells || !t || (rt->workers && !rt->worker_threads)) {
+        evmjit__runtime_free(rt);
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    for (size_t i = 0; i < EVMJIT_READER_SLOTS; i++) atomic_init(&rt->hits[i].n, 0);
+    for (uint64_t i = 0; i <= rt->ring_mask; i++) atomic_init(&rt->cells[i].seq, i);
+    atomic_init(&rt->ring_tail, 0);
+    atomic_init(&rt->ring_head, 0);
+    if (cfg.store && cfg.store->load_all) {
+        err = cfg.store->load_all(cfg.store->user, evmjit__preload_sink, rt);
+        if (err != EVMJIT_OK) {
+            evmjit__logf(&cfg.logger, EVMJIT_LOG_ERROR, "artifact store '%s': load_all failed: %s",
+                         cfg.store->name ? cfg.store->name : "?", evmjit_error_name(err));
+            evmjit__runtime_free(rt);
+            return err;
+        }
+    }
+    if (cfg.enabled) {
+        err = evmjit__start_threads(rt);
+        if (err != EVMJIT_OK) {
+            evmjit__runtime_free(rt);
+            return err;
+        }
+        atomic_store_explicit(&rt->enabled, true, memory_order_relaxed); /* a flag */
+    }
+    *out = rt;
+    return EVMJIT_OK;
+}
+
+EVMJIT_API void evmjit_runtime_settings(const evmjit_runtime *rt, evmjit_runtime_desc *out) {
+    if (!out) return;
+    if (!rt) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = rt->cfg;
+}
+
+EVMJIT_API evmjit_error evmjit_runtime_destroy(evmjit_runtime *rt) {
+    if (!rt) return EVMJIT_OK;
+    /* acquire: the threads exist */
+    if (atomic_load_explicit(&rt->started, memory_order_acquire)) {
+        atomic_store_explicit(&rt->stopping, true, memory_order_relaxed); /* compilers poll it */
+        struct timespec deadline = evmjit__deadline(rt->cfg.shutdown_timeout_ms);
+        mtx_lock(&rt->mtx);
+        rt->shutdown = true;
+        cnd_broadcast(&rt->backend_cnd);
+        cnd_broadcast(&rt->worker_cnd);
+        cnd_broadcast(&rt->done_cnd);
+        while (rt->threads_exited < rt->threads_created)
+            if (cnd_timedwait(&rt->exit_cnd, &rt->mtx, &deadline) == thrd_timedout &&
+                evmjit__deadline_passed(&deadline))
+                break;
+        bool all = rt->threads_exited >= rt->threads_created;
+        mtx_unlock(&rt->mtx);
+        if (!all) {
+            evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_ERROR,
+                         "runtime threads did not stop within %llu ms; they are detached and "
+                         "the runtime is leaked; raise shutdown_timeout_ms",
+                         (unsigned long long)rt->cfg.shutdown_timeout_ms);
+            if (rt->threads_created >= 1) thrd_detach(rt->backend_thread);
+            for (uint32_t i = 1; i < rt->threads_created; i++) thrd_detach(rt->worker_threads[i - 1]);
+            return EVMJIT_ERR_TIMEOUT;
+        }
+        if (rt->threads_created >= 1) thrd_join(rt->backend_thread, NULL);
+        for (uint32_t i = 1; i < rt->threads_created; i++) thrd_join(rt->worker_threads[i - 1], NULL);
+    }
+    evmjit__runtime_free(rt);
+    return EVMJIT_OK;
+}
+
+/* ---- enable, pause --------------------------------------------------------------------------- */
+
+EVMJIT_API evmjit_error evmjit_runtime_enable(evmjit_runtime *rt) {
+    if (!rt) return EVMJIT_ERR_INVALID_ARGUMENT;
+    evmjit_error err = evmjit__start_threads(rt);
+    if (err != EVMJIT_OK) return err;
+    atomic_store_explicit(&rt->enabled, true, memory_order_relaxed); /* a flag */
+    return EVMJIT_OK;
+}
+
+EVMJIT_API void evmjit_runtime_disable(evmjit_runtime *rt) {
+    if (rt) atomic_store_explicit(&rt->enabled, false, memory_order_relaxed); /* a flag */
+}
+
+/* Wakes the backend without taking its mutex (never blocks). A wake-up lost to the race with
+   the backend going to sleep costs at most one wake_interval_ms. */
+static void evmjit__poke(evmjit_runtime *rt) {
+    if (!atomic_load_explicit(&rt->started, memory_order_acquire)) return; /* acquire: cnd in use */
+    atomic_store_explicit(&rt->wake, true, memory_order_relaxed); /* a hint */
+    cnd_signal(&rt->backend_cnd);
+}
+
+EVMJIT_API uint32_t evmjit_runtime_pause(evmjit_runtime *rt) {
+    if (!rt) return 0;
+    return atomic_fetch_add_explicit(&rt->pause_depth, 1, memory_order_relaxed) + 1; /* a counter */
+}
+
+EVMJIT_API evmjit_error evmjit_runtime_resume(evmjit_runtime *rt) {
+    if (!rt) return EVMJIT_ERR_INVALID_ARGUMENT;
+    uint32_t d = atomic_load_explicit(&rt->pause_depth, memory_order_relaxed);
+    do {
+        if (d == 0) return EVMJIT_ERR_INVALID_ARGUMENT;
+    } while (!atomic_compare_exchange_weak_explicit(&rt->pause_depth, &d, d - 1,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    if (d == 1) evmjit__poke(rt); /* dispatch what waited */
+    return EVMJIT_OK;
+}
+
+EVMJIT_API const char *evmjit_lookup_outcome_name(evmjit_lookup_outcome outcome) {
+    static const char *const names[] = {
+#define EVMJIT_LOOKUP_TEXT(name, text) text,
+        EVMJIT_LOOKUP_OUTCOMES(EVMJIT_LOOKUP_TEXT)
+#undef EVMJIT_LOOKUP_TEXT
+    };
+    if ((unsigned)outcome >= (unsigned)EVMJIT_LOOKUP_OUTCOME_COUNT) return "unknown outcome";
+    return names[outcome];
+}
+
 /* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
 #endif /* EVMJIT_CACHE_RUNTIME_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
