@@ -1733,6 +1733,270 @@ EVMJIT_API const char *evmjit_lookup_outcome_name(evmjit_lookup_outcome outcome)
     return names[outcome];
 }
 
+/* ---- lookup and references --------------------------------------------------------------- */
+
+/* Offers a WANTED key's code hand-over to this caller: once, and again after
+   EVMJIT__WANT_REASK_MS if nobody honoured it. One CAS on a miss path. */
+static bool evmjit__claim(evmjit_runtime *rt, evmjit__entry *e) {
+    uint64_t now = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(&e->claimed_ms, memory_order_relaxed);
+    if (c && (now < c || now - c < EVMJIT__WANT_REASK_MS)) return false;
+    /* relaxed: only decides which caller is asked; no data travels with it */
+    return atomic_compare_exchange_strong_explicit(&e->claimed_ms, &c, now, memory_order_relaxed,
+                                                   memory_order_relaxed);
+}
+
+/* The lookup. On HIT the caller stays inside its read section until evmjit_lookup_release.
+   count: record the lookup (hit counter or miss event). Never blocks, never allocates; the
+   hit path writes only this thread's record and hit counter (and an entry's last-hit time
+   once per backend tick). Visits at most capacity / 2 + 1 table slots. */
+static evmjit_lookup_outcome evmjit__lookup(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                            const uint8_t *code, size_t code_size,
+                                            evmjit_revision rev, evmjit_program **program,
+                                            bool count) {
+    if (program) *program = NULL;
+    if (!rt) return EVMJIT_LOOKUP_DISABLED;
+    if (!h || !program || (!code && code_size) || (unsigned)rev > EVMJIT_MAX_REVISION)
+        return EVMJIT_LOOKUP_INVALID;
+    if (!atomic_load_explicit(&rt->enabled, memory_order_relaxed)) return EVMJIT_LOOKUP_DISABLED;
+    if (code_size == 0 || code_size > rt->cfg.max_code_size) {
+        if (count) evmjit__ring_push(rt, h, rev, EVMJIT__EV_KNOWN);
+        return EVMJIT_LOOKUP_INELIGIBLE;
+    }
+    int slot = evmjit__read_enter();
+    /* seq_cst: ordered after our epoch store (reclamation); acquire: the table's slots */
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_seq_cst);
+    evmjit__entry *e = evmjit__table_find(t, h, rev);
+    evmjit_lookup_outcome o;
+    uint32_t kind = EVMJIT__EV_KNOWN;
+    if (e && e->generation == atomic_load_explicit(&rt->generation, memory_order_relaxed)) {
+        /* acquire: fn, kind and code_bytes were written before READY */
+        int st = atomic_load_explicit(&e->state, memory_order_acquire);
+        if (st == EVMJIT__READY) {
+            uint64_t now = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
+            if (atomic_load_explicit(&e->last_hit_ms, memory_order_relaxed) != now)
+                atomic_store_explicit(&e->last_hit_ms, now, memory_order_relaxed); /* once per tick */
+            if (count) {
+                if (slot >= 0) { /* only this thread writes its counter: no read-modify-write */
+                    _Atomic uint64_t *n = &rt->hits[slot].n;
+                    atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1,
+                                          memory_order_relaxed);
+                } else {
+                    atomic_fetch_add_explicit(&rt->hits_overflow, 1, memory_order_relaxed);
+                }
+            }
+            *program = &e->pub;
+            return EVMJIT_LOOKUP_HIT;
+        }
+        if (st == EVMJIT__FAILED) o = EVMJIT_LOOKUP_FAILED;
+        else if (st == EVMJIT__WANTED && evmjit__claim(rt, e)) o = EVMJIT_LOOKUP_WANT_CODE;
+        else o = EVMJIT_LOOKUP_NOT_READY;
+    } else {
+        kind = EVMJIT__EV_UNKNOWN;
+        o = rt->can_hot && rt->threshold <= 1 ? EVMJIT_LOOKUP_WANT_CODE : EVMJIT_LOOKUP_NOT_READY;
+    }
+    evmjit__read_exit();
+    if (count) evmjit__ring_push(rt, h, rev, kind);
+    return o;
+}
+
+EVMJIT_API void evmjit_lookup_release(evmjit_runtime *rt, evmjit_program *program) {
+    (void)rt;
+    if (program) evmjit__read_exit();
+}
+
+EVMJIT_API evmjit_program *evmjit_program_acquire(evmjit_runtime *rt, evmjit_program *program) {
+    (void)rt;
+    if (program) { /* relaxed: the caller already holds a reference, so the entry is alive */
+        evmjit__entry *e = (evmjit__entry *)program;
+        atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+    }
+    return program;
+}
+
+EVMJIT_API void evmjit_program_release(evmjit_runtime *rt, evmjit_program *program) {
+    (void)rt;
+    if (!program) return;
+    evmjit__entry *e = (evmjit__entry *)program;
+    /* release: our uses of the program happen before the backend's free (acquire in reclaim) */
+    uint32_t old = atomic_fetch_sub_explicit(&e->refs, 1, memory_order_release);
+    EVMJIT_ASSERT(old > 0);
+    (void)old;
+}
+
+/* ---- requests -------------------------------------------------------------------------------- */
+
+static evmjit_error evmjit__check_request(const evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                          const uint8_t *code, size_t code_size,
+                                          evmjit_revision rev) {
+    if (!rt || !h || (!code && code_size) || (unsigned)rev > EVMJIT_MAX_REVISION)
+        return EVMJIT_ERR_INVALID_ARGUMENT;
+    if (code_size == 0 || code_size > rt->cfg.max_code_size) return EVMJIT_ERR_INELIGIBLE;
+    return EVMJIT_OK;
+}
+
+static evmjit_error evmjit__unsupported(const evmjit_runtime *rt, const char *what) {
+    evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN, "%s", what);
+    return EVMJIT_ERR_UNSUPPORTED;
+}
+
+static evmjit_program_kind evmjit__mode_kind(const evmjit_runtime *rt) {
+    return rt->cfg.mode == EVMJIT_MODE_AOT ? EVMJIT_PROGRAM_AOT : EVMJIT_PROGRAM_JIT;
+}
+
+/* Copies the code into a request and hands it to the backend (with a waiter, linked under
+   the same lock). Any thread; O(code size) copy, then O(1) under rt->mtx. */
+static evmjit_error evmjit__submit(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                   const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                   evmjit_program_kind kind, evmjit__waiter *w) {
+    evmjit_error err = evmjit__start_threads(rt);
+    if (err != EVMJIT_OK) return err;
+    evmjit__job *job = evmjit__job_new(rt, h, code, code_size, rev, kind);
+    if (!job) return EVMJIT_ERR_OUT_OF_MEMORY;
+    job->urgent = w != NULL;
+    mtx_lock(&rt->mtx);
+    if (rt->shutdown || rt->requests.n >= rt->cfg.max_in_flight) {
+        bool down = rt->shutdown;
+        mtx_unlock(&rt->mtx);
+        evmjit__job_free(rt, job);
+        if (down) return EVMJIT_ERR_SHUTDOWN;
+        EVMJIT__ADD(rt, dropped_commands, 1);
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN,
+                     "request queue full: the backend is behind; raise max_in_flight");
+        return EVMJIT_ERR_BUSY;
+    }
+    evmjit__list_push(&rt->requests, job);
+    atomic_store_explicit(&rt->c.queued_commands, rt->requests.n, memory_order_relaxed);
+    if (w) {
+        w->prev = NULL;
+        w->next = rt->waiters;
+        if (rt->waiters) rt->waiters->prev = w;
+        rt->waiters = w;
+    }
+    atomic_store_explicit(&rt->wake, true, memory_order_relaxed); /* under mtx */
+    cnd_signal(&rt->backend_cnd);
+    mtx_unlock(&rt->mtx);
+    return EVMJIT_OK;
+}
+
+/* Resident already: a counted reference without asking anyone. */
+static bool evmjit__resident_ref(evmjit_runtime *rt, const evmjit_bytes32 *h, evmjit_revision rev,
+                                 evmjit_program **program) {
+    evmjit__read_enter();
+    /* seq_cst: as in evmjit__lookup */
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_seq_cst);
+    evmjit__entry *e = evmjit__table_find(t, h, rev);
+    bool ok = e && e->generation == atomic_load_explicit(&rt->generation, memory_order_relaxed) &&
+              /* acquire: the program's fields */
+              atomic_load_explicit(&e->state, memory_order_acquire) == EVMJIT__READY;
+    if (ok && program) *program = evmjit_program_acquire(rt, &e->pub);
+    evmjit__read_exit();
+    return ok;
+}
+
+/* Requests the key (urgent) and waits for its result with an absolute deadline. */
+static evmjit_error evmjit__compile_wait(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                         const uint8_t *code, size_t code_size,
+                                         evmjit_revision rev, evmjit_program_kind kind,
+                                         uint64_t timeout_ms, evmjit_program **program) {
+    if (evmjit__resident_ref(rt, h, rev, program)) return EVMJIT_OK;
+    evmjit__waiter w;
+    memset(&w, 0, sizeof w);
+    w.code_hash = *h;
+    w.rev = rev;
+    evmjit_error err = evmjit__submit(rt, h, code, code_size, rev, kind, &w);
+    if (err != EVMJIT_OK) return err;
+    struct timespec deadline = evmjit__deadline(timeout_ms ? timeout_ms : rt->cfg.compile_timeout_ms);
+    mtx_lock(&rt->mtx);
+    while (!w.done && !rt->shutdown)
+        if (cnd_timedwait(&rt->done_cnd, &rt->mtx, &deadline) == thrd_timedout &&
+            evmjit__deadline_passed(&deadline))
+            break;
+    if (w.prev) w.prev->next = w.next;
+    else rt->waiters = w.next;
+    if (w.next) w.next->prev = w.prev;
+    bool down = rt->shutdown;
+    mtx_unlock(&rt->mtx);
+    if (!w.done) return down ? EVMJIT_ERR_SHUTDOWN : EVMJIT_ERR_TIMEOUT;
+    if (w.error != EVMJIT_OK) return w.error;
+    if (program) *program = &w.entry->pub;
+    else evmjit_program_release(rt, &w.entry->pub);
+    return EVMJIT_OK;
+}
+
+EVMJIT_API evmjit_lookup_outcome evmjit_lookup_blocking(evmjit_runtime *rt,
+                                                        const evmjit_bytes32 *code_hash,
+                                                        const uint8_t *code, size_t code_size,
+                                                        evmjit_revision rev, uint64_t timeout_ms,
+                                                        evmjit_program **program) {
+    evmjit_lookup_outcome o = evmjit__lookup(rt, code_hash, code, code_size, rev, program, true);
+    if (o != EVMJIT_LOOKUP_NOT_READY && o != EVMJIT_LOOKUP_WANT_CODE) return o;
+    if (!rt->can_hot) return EVMJIT_LOOKUP_FAILED; /* nothing can compile: answer at once */
+    if (evmjit__compile_wait(rt, code_hash, code, code_size, rev, evmjit__mode_kind(rt), timeout_ms,
+                             NULL) != EVMJIT_OK)
+        return EVMJIT_LOOKUP_FAILED;
+    o = evmjit__lookup(rt, code_hash, code, code_size, rev, program, false);
+    return o == EVMJIT_LOOKUP_HIT ? o : EVMJIT_LOOKUP_NOT_READY; /* cleared or evicted meanwhile */
+}
+
+EVMJIT_API evmjit_lookup_outcome evmjit_lookup(evmjit_runtime *rt, const evmjit_bytes32 *code_hash,
+                                               const uint8_t *code, size_t code_size,
+                                               evmjit_revision rev, evmjit_program **program) {
+    if (rt && rt->cfg.blocking)
+        return evmjit_lookup_blocking(rt, code_hash, code, code_size, rev, 0, program);
+    return evmjit__lookup(rt, code_hash, code, code_size, rev, program, true);
+}
+
+EVMJIT_API evmjit_error evmjit_compile(evmjit_runtime *rt, const evmjit_bytes32 *code_hash,
+                                       const uint8_t *code, size_t code_size, evmjit_revision rev) {
+    evmjit_error err = evmjit__check_request(rt, code_hash, code, code_size, rev);
+    if (err != EVMJIT_OK) return err;
+    if (!rt->can_hot)
+        return evmjit__unsupported(rt, "cannot compile: set desc.backend and worker_threads "
+                                       "(and desc.store for EVMJIT_MODE_AOT)");
+    return evmjit__submit(rt, code_hash, code, code_size, rev, evmjit__mode_kind(rt), NULL);
+}
+
+EVMJIT_API evmjit_error evmjit_compile_sync(evmjit_runtime *rt, const evmjit_bytes32 *code_hash,
+                                            const uint8_t *code, size_t code_size,
+                                            evmjit_revision rev, uint64_t timeout_ms,
+                                            evmjit_program **program) {
+    if (program) *program = NULL;
+    evmjit_error err = evmjit__check_request(rt, code_hash, code, code_size, rev);
+    if (err != EVMJIT_OK) return err;
+    if (!rt->can_hot)
+        return evmjit__unsupported(rt, "cannot compile: set desc.backend and worker_threads "
+                                       "(and desc.store for EVMJIT_MODE_AOT)");
+    return evmjit__compile_wait(rt, code_hash, code, code_size, rev, evmjit__mode_kind(rt),
+                                timeout_ms, program);
+}
+
+EVMJIT_API evmjit_error evmjit_prepare_aot(evmjit_runtime *rt, const evmjit_bytes32 *code_hash,
+                                           const uint8_t *code, size_t code_size,
+                                           evmjit_revision rev) {
+    evmjit_error err = evmjit__check_request(rt, code_hash, code, code_size, rev);
+    if (err != EVMJIT_OK) return err;
+    if (!rt->can_aot)
+        return evmjit__unsupported(rt, "prepare_aot needs desc.store and worker_threads");
+    return evmjit__submit(rt, code_hash, code, code_size, rev, EVMJIT_PROGRAM_AOT, NULL);
+}
+
+EVMJIT_API evmjit_error evmjit_prepare_aot_batch(evmjit_runtime *rt, const evmjit_code_ref *items,
+                                                 size_t count, size_t *accepted) {
+    evmjit_error first = EVMJIT_OK;
+    size_t n = 0;
+    if (accepted) *accepted = 0;
+    if (!rt || (!items && count)) return EVMJIT_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < count; i++) {
+        evmjit_error err = evmjit_prepare_aot(rt, &items[i].code_hash, items[i].code,
+                                              items[i].code_size, items[i].rev);
+        if (err == EVMJIT_OK) n++;
+        else if (first == EVMJIT_OK) first = err;
+    }
+    if (accepted) *accepted = n;
+    return first;
+}
+
 /* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
 #endif /* EVMJIT_CACHE_RUNTIME_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
