@@ -1997,6 +1997,105 @@ EVMJIT_API evmjit_error evmjit_prepare_aot_batch(evmjit_runtime *rt, const evmji
     return first;
 }
 
-/* ==== EVMJIT_CACHE_IMPL_CONTINUES ==== */
+/* ---- clear, sync, statistics ------------------------------------------------------------- */
+
+EVMJIT_API evmjit_error evmjit_clear_resident(evmjit_runtime *rt) {
+    if (!rt) return EVMJIT_ERR_INVALID_ARGUMENT;
+    /* relaxed: readers compare entry generations with it; no data travels with it */
+    atomic_fetch_add_explicit(&rt->generation, 1, memory_order_relaxed);
+    evmjit__poke(rt);
+    return EVMJIT_OK;
+}
+
+EVMJIT_API evmjit_error evmjit_clear_persisted(evmjit_runtime *rt) {
+    if (!rt) return EVMJIT_ERR_INVALID_ARGUMENT;
+    if (!rt->cfg.store || !rt->cfg.store->clear)
+        return evmjit__unsupported(rt, "clear_persisted needs desc.store with clear");
+    return rt->cfg.store->clear(rt->cfg.store->user);
+}
+
+EVMJIT_API evmjit_error evmjit_clear_all(evmjit_runtime *rt) {
+    evmjit_error err = evmjit_clear_resident(rt);
+    if (err != EVMJIT_OK || !rt->cfg.store || !rt->cfg.store->clear) return err;
+    return rt->cfg.store->clear(rt->cfg.store->user);
+}
+
+EVMJIT_API evmjit_error evmjit_runtime_sync(evmjit_runtime *rt, uint64_t timeout_ms) {
+    if (!rt) return EVMJIT_ERR_INVALID_ARGUMENT;
+    /* acquire: the threads exist; without them no event or request is waiting */
+    if (!atomic_load_explicit(&rt->started, memory_order_acquire)) return EVMJIT_OK;
+    struct timespec deadline = evmjit__deadline(timeout_ms ? timeout_ms : rt->cfg.compile_timeout_ms);
+    mtx_lock(&rt->mtx);
+    uint64_t ticket = ++rt->sync_requested;
+    atomic_store_explicit(&rt->wake, true, memory_order_relaxed); /* under mtx */
+    cnd_signal(&rt->backend_cnd);
+    while (rt->sync_done < ticket && !rt->shutdown)
+        if (cnd_timedwait(&rt->done_cnd, &rt->mtx, &deadline) == thrd_timedout &&
+            evmjit__deadline_passed(&deadline))
+            break;
+    bool done = rt->sync_done >= ticket;
+    mtx_unlock(&rt->mtx);
+    return done ? EVMJIT_OK : EVMJIT_ERR_TIMEOUT;
+}
+
+EVMJIT_API void evmjit_runtime_get_stats(const evmjit_runtime *crt, evmjit_runtime_stats *out) {
+    if (!out) return;
+    memset(out, 0, sizeof *out);
+    if (!crt) return;
+    evmjit_runtime *rt = (evmjit_runtime *)crt; /* atomics are read, never written */
+    /* relaxed everywhere: a snapshot of independent counters */
+    uint64_t hits = atomic_load_explicit(&rt->hits_overflow, memory_order_relaxed);
+    for (size_t i = 0; i < EVMJIT_READER_SLOTS; i++)
+        hits += atomic_load_explicit(&rt->hits[i].n, memory_order_relaxed);
+    out->hits = hits;
+#define EVMJIT__COUNTER_COPY(name) out->name = atomic_load_explicit(&rt->c.name, memory_order_relaxed);
+    EVMJIT__COUNTERS(EVMJIT__COUNTER_COPY)
+#undef EVMJIT__COUNTER_COPY
+    uint64_t head = atomic_load_explicit(&rt->ring_head, memory_order_relaxed);
+    uint64_t tail = atomic_load_explicit(&rt->ring_tail, memory_order_relaxed);
+    out->queued_events = tail > head ? tail - head : 0;
+    out->generation = atomic_load_explicit(&rt->generation, memory_order_relaxed);
+    out->pause_depth = atomic_load_explicit(&rt->pause_depth, memory_order_relaxed);
+    out->threads = atomic_load_explicit(&rt->threads_running, memory_order_relaxed);
+    out->enabled = atomic_load_explicit(&rt->enabled, memory_order_relaxed);
+}
+
+/* ---- execution through the runtime ------------------------------------------------------- */
+
+/* Defined in the Execute section below. */
+static evmjit_result evmjit__run_frame(evmjit_fn fn, evmjit_runtime *runtime,
+                                       const evmjit_host_interface *host,
+                                       evmjit_host_context *host_ctx, evmjit_revision rev,
+                                       const evmjit_message *msg, const uint8_t *code,
+                                       size_t code_size);
+
+/* evmjit_execute with a runtime: a hit runs the compiled program (pinned for the frame's
+   duration, so a clear or an eviction meanwhile cannot free it); a miss interprets, and when
+   the runtime asks for the code (WANT_CODE) hands it over first so the compilation overlaps
+   the interpretation. A NULL code_hash is computed here, once. The caller has validated
+   host, msg and rev. */
+static evmjit_result evmjit__runtime_execute(evmjit_runtime *rt, const evmjit_host_interface *host,
+                                             evmjit_host_context *ctx, evmjit_revision rev,
+                                             const evmjit_message *msg, const uint8_t *code,
+                                             size_t code_size, const evmjit_bytes32 *code_hash) {
+    if (!rt || !atomic_load_explicit(&rt->enabled, memory_order_relaxed)) /* a flag */
+        return evmjit__run_frame(evmjit_interpret, rt, host, ctx, rev, msg, code, code_size);
+    evmjit_bytes32 h;
+    if (!code_hash) {
+        static const uint8_t empty[1] = {0};
+        h = evmjit_keccak256(code_size ? code : empty, code_size);
+        code_hash = &h;
+    }
+    evmjit_program *p = NULL;
+    evmjit_lookup_outcome o = evmjit_lookup(rt, code_hash, code, code_size, rev, &p);
+    if (o == EVMJIT_LOOKUP_HIT) {
+        evmjit_result r = evmjit__run_frame(p->fn, rt, host, ctx, rev, msg, code, code_size);
+        evmjit_lookup_release(rt, p);
+        return r;
+    }
+    if (o == EVMJIT_LOOKUP_WANT_CODE) (void)evmjit_compile(rt, code_hash, code, code_size, rev);
+    return evmjit__run_frame(evmjit_interpret, rt, host, ctx, rev, msg, code, code_size);
+}
+
 #endif /* EVMJIT_CACHE_RUNTIME_DONE */
 #endif /* EVMJIT_CACHE_IMPLEMENTATION */
