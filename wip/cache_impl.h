@@ -1135,6 +1135,7 @@ static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
         atomic_store_explicit(&e->state, EVMJIT__READY, memory_order_release);
         EVMJIT__ADD(rt, resident_entries, 1);
         EVMJIT__ADD(rt, succeeded, 1);
+        evmjit__notify(rt, job, true); /* before the waiters wake: they see it has run */
         evmjit__complete_waiters(rt, &job->code_hash, job->rev, e, EVMJIT_OK);
     } else {
         e->created_ms = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
@@ -1142,11 +1143,11 @@ static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
         EVMJIT__ADD(rt, failed, 1);
         evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN, "compilation failed (%s): %s",
                      evmjit_error_name(job->error), job->out.message);
+        evmjit__notify(rt, job, false);
         evmjit__complete_waiters(rt, &job->code_hash, job->rev, NULL,
                                  job->error == EVMJIT_ERR_SHUTDOWN ? EVMJIT_ERR_SHUTDOWN
                                                                    : EVMJIT_ERR_COMPILE_FAILED);
     }
-    evmjit__notify(rt, job, job->error == EVMJIT_OK);
     evmjit__job_free(rt, job);
 }
 
