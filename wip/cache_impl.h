@@ -59,6 +59,99 @@
 #include <sys/prctl.h>
 #endif
 
+/* ThreadSanitizer and C11 threads. glibc (2.34 and newer) implements <threads.h> on internal
+   pthread entry points that ThreadSanitizer (GCC 12) does not intercept: a thread made by
+   thrd_create crashes in the first instrumented function, and mtx_lock/cnd_wait/call_once
+   are invisible to it (every lock-protected access is reported as a race). Under TSan only,
+   the C11 calls below go to the pthread functions it intercepts. On glibc the C11 types are
+   the pthread types (thrd_t is pthread_t; mtx_t, cnd_t and once_flag share their layout).
+   Production builds use <threads.h> unchanged. */
+#if defined(__SANITIZE_THREAD__) && defined(__GLIBC__) && !defined(EVMJIT_NO_TSAN_SHIM)
+#include <errno.h>
+#include <pthread.h>
+_Static_assert(sizeof(mtx_t) == sizeof(pthread_mutex_t), "glibc: mtx_t is a pthread mutex");
+_Static_assert(sizeof(cnd_t) == sizeof(pthread_cond_t), "glibc: cnd_t is a pthread condition");
+_Static_assert(sizeof(once_flag) == sizeof(pthread_once_t), "glibc: once_flag is pthread_once_t");
+typedef struct evmjit__tsan_start {
+    thrd_start_t fn;
+    void *arg;
+} evmjit__tsan_start;
+static void *evmjit__tsan_trampoline(void *p) {
+    evmjit__tsan_start s = *(evmjit__tsan_start *)p;
+    free(p); /* sanitizer builds only: not through the runtime's allocator */
+    return (void *)(intptr_t)s.fn(s.arg);
+}
+static inline int evmjit__tsan_thrd_create(thrd_t *t, thrd_start_t fn, void *arg) {
+    evmjit__tsan_start *s = (evmjit__tsan_start *)malloc(sizeof *s);
+    if (!s) return thrd_nomem;
+    s->fn = fn;
+    s->arg = arg;
+    if (pthread_create(t, NULL, evmjit__tsan_trampoline, s) != 0) {
+        free(s);
+        return thrd_error;
+    }
+    return thrd_success;
+}
+static inline int evmjit__tsan_thrd_join(thrd_t t, int *res) {
+    void *r;
+    if (pthread_join(t, &r) != 0) return thrd_error;
+    if (res) *res = (int)(intptr_t)r;
+    return thrd_success;
+}
+static inline int evmjit__tsan_thrd_detach(thrd_t t) {
+    return pthread_detach(t) ? thrd_error : thrd_success;
+}
+static inline int evmjit__tsan_mtx_init(mtx_t *m, int type) {
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    if (type & mtx_recursive) pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    int r = pthread_mutex_init((pthread_mutex_t *)m, &a);
+    pthread_mutexattr_destroy(&a);
+    return r ? thrd_error : thrd_success;
+}
+static inline int evmjit__tsan_mtx_lock(mtx_t *m) {
+    return pthread_mutex_lock((pthread_mutex_t *)m) ? thrd_error : thrd_success;
+}
+static inline int evmjit__tsan_mtx_unlock(mtx_t *m) {
+    return pthread_mutex_unlock((pthread_mutex_t *)m) ? thrd_error : thrd_success;
+}
+static inline void evmjit__tsan_mtx_destroy(mtx_t *m) { pthread_mutex_destroy((pthread_mutex_t *)m); }
+static inline int evmjit__tsan_cnd_init(cnd_t *c) {
+    return pthread_cond_init((pthread_cond_t *)c, NULL) ? thrd_error : thrd_success;
+}
+static inline void evmjit__tsan_cnd_destroy(cnd_t *c) { pthread_cond_destroy((pthread_cond_t *)c); }
+static inline int evmjit__tsan_cnd_signal(cnd_t *c) {
+    return pthread_cond_signal((pthread_cond_t *)c) ? thrd_error : thrd_success;
+}
+static inline int evmjit__tsan_cnd_broadcast(cnd_t *c) {
+    return pthread_cond_broadcast((pthread_cond_t *)c) ? thrd_error : thrd_success;
+}
+static inline int evmjit__tsan_cnd_wait(cnd_t *c, mtx_t *m) {
+    return pthread_cond_wait((pthread_cond_t *)c, (pthread_mutex_t *)m) ? thrd_error : thrd_success;
+}
+static inline int evmjit__tsan_cnd_timedwait(cnd_t *c, mtx_t *m, const struct timespec *ts) {
+    int r = pthread_cond_timedwait((pthread_cond_t *)c, (pthread_mutex_t *)m, ts);
+    return r == 0 ? thrd_success : r == ETIMEDOUT ? thrd_timedout : thrd_error;
+}
+static inline void evmjit__tsan_call_once(once_flag *f, void (*fn)(void)) {
+    pthread_once((pthread_once_t *)f, fn);
+}
+#define thrd_create evmjit__tsan_thrd_create
+#define thrd_join evmjit__tsan_thrd_join
+#define thrd_detach evmjit__tsan_thrd_detach
+#define mtx_init evmjit__tsan_mtx_init
+#define mtx_lock evmjit__tsan_mtx_lock
+#define mtx_unlock evmjit__tsan_mtx_unlock
+#define mtx_destroy evmjit__tsan_mtx_destroy
+#define cnd_init evmjit__tsan_cnd_init
+#define cnd_destroy evmjit__tsan_cnd_destroy
+#define cnd_signal evmjit__tsan_cnd_signal
+#define cnd_broadcast evmjit__tsan_cnd_broadcast
+#define cnd_wait evmjit__tsan_cnd_wait
+#define cnd_timedwait evmjit__tsan_cnd_timedwait
+#define call_once evmjit__tsan_call_once
+#endif
+
 _Static_assert(EVMJIT_READER_SLOTS >= 1 && EVMJIT_READER_SLOTS <= 65536,
                "EVMJIT_READER_SLOTS must be 1..65536");
 
