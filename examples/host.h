@@ -98,6 +98,10 @@ typedef struct host_state {
     bool vm_test;
     size_t callcreates;
 
+    /* Do not apply EIP-7825's transaction gas cap (2^24, Osaka): for fixtures written for a
+       VM that runs transactions without it (bench/revmc). */
+    bool no_tx_gas_cap;
+
     /* Set when a frame reached a precompile this build does not implement (bn254, KZG,
        BLS, P256VERIFY): the results are meaningless and the caller reports a skip. */
     unsigned unsupported_precompile;
@@ -119,6 +123,13 @@ host_account *host_find(host_state *h, const evmjit_address *address);
 host_account *host_put_account(host_state *h, const evmjit_address *address,
                                const evmjit_bytes32 *balance, uint64_t nonce,
                                const uint8_t *code, size_t code_size);
+/* host_put_account for a caller that knows the keccak-256 of the code (`code_hash`): loading
+   a decoded pre-state again and again (one fresh host per vector or benchmark run) then does
+   not hash the code every time. */
+host_account *host_put_account_hashed(host_state *h, const evmjit_address *address,
+                                      const evmjit_bytes32 *balance, uint64_t nonce,
+                                      const uint8_t *code, size_t code_size,
+                                      const evmjit_bytes32 *code_hash);
 /* Set a storage slot of a pre-state account (value and original; zero values are skipped). */
 void host_put_storage(host_state *h, host_account *a, const evmjit_bytes32 *key,
                       const evmjit_bytes32 *value);
