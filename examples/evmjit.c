@@ -25,25 +25,6 @@ static void usage(FILE *out) {
             "  --help         this text\n");
 }
 
-/* The runtime for an execution mode, handed to every evmjit_execute of a run. `interp` is
-   the interpreter (NULL runtime). `jit` and `aot` will create an evmjit_runtime with the
-   matching backend here, once the code cache and the LLVM backend exist; until then they
-   are refused. Returns false (message printed) for a mode this build cannot run. */
-static bool make_runtime(const char *mode, evmjit_runtime **rt) {
-    *rt = NULL;
-    if (!strcmp(mode, "interp")) return true;
-    if (!strcmp(mode, "jit") || !strcmp(mode, "aot")) {
-        fprintf(stderr, "evmjit: --mode %s is not available in this build yet\n", mode);
-        return false;
-    }
-    fprintf(stderr, "evmjit: unknown --mode '%s' (interp, jit, aot)\n", mode);
-    return false;
-}
-
-static void destroy_runtime(evmjit_runtime *rt) {
-    (void)rt; /* nothing to free while only the interpreter exists */
-}
-
 typedef struct test_job {
     int argc;
     char **argv;
@@ -91,14 +72,23 @@ static void *run_tests(void *arg) {
         fprintf(stderr, "evmjit: %s needs at least one PATH\n", job->argv[1]);
         return NULL;
     }
-    if (!make_runtime(mode, &o.runtime)) return NULL;
+    char why[160];
+    switch (statetest_make_runtime(mode, &o.runtime, why, sizeof why)) {
+    case STATETEST_MODE_READY: break;
+    case STATETEST_MODE_UNAVAILABLE:
+        fprintf(stderr, "evmjit: --mode %s is %s\n", mode, why);
+        return NULL;
+    case STATETEST_MODE_UNKNOWN:
+        fprintf(stderr, "evmjit: unknown --mode '%s' (interp, jit, aot)\n", mode);
+        return NULL;
+    }
     statetest_counts c = {0, 0, 0};
     for (; i < job->argc; i++) {
         if (job->vm) statetest_run_vm_path(&o, job->argv[i], &c, stdout);
         else statetest_run_path(&o, job->argv[i], &c, stdout);
         fflush(stdout);
     }
-    destroy_runtime(o.runtime);
+    statetest_destroy_runtime(o.runtime);
     statetest_print_counts(&c, stdout);
     job->status = c.failed ? 1 : 0;
     return NULL;
@@ -106,15 +96,15 @@ static void *run_tests(void *arg) {
 
 /* Tests nest up to 1024 call frames, each a few native frames (host and interpreter): run
    them on a thread with a generous stack rather than trusting the main thread's limit. */
-static int run_on_big_stack(test_job *job) {
+static int run_on_big_stack(void *(*fn)(void *), test_job *job) {
     pthread_attr_t attr;
     pthread_t t;
     if (pthread_attr_init(&attr) != 0) return 2;
     pthread_attr_setstacksize(&attr, (size_t)512 << 20);
-    int rc = pthread_create(&t, &attr, run_tests, job);
+    int rc = pthread_create(&t, &attr, fn, job);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        run_tests(job); /* fall back to this thread */
+        fn(job); /* fall back to this thread */
         return job->status;
     }
     pthread_join(t, NULL);
@@ -134,7 +124,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(argv[1], "statetest") || !strcmp(argv[1], "vmtest")) {
         test_job job = {argc, argv, !strcmp(argv[1], "vmtest"), 2};
-        return run_on_big_stack(&job);
+        return run_on_big_stack(run_tests, &job);
     }
     fprintf(stderr, "evmjit: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -149,6 +149,7 @@ typedef struct st_account {
     uint64_t nonce;
     uint8_t *code;
     size_t code_size;
+    evmjit_bytes32 code_hash; /* keccak-256 of the code, computed once */
     evmjit_bytes32 *keys, *values;
     size_t slot_count;
 } st_account;
@@ -193,6 +194,7 @@ static bool st_state_parse(const json_t *j, const char *what, st_state *s, st_er
             !hex_u64(json_object_get(acc, "nonce"), "nonce", &a->nonce, e) ||
             !hex_bytes(json_object_get(acc, "code"), "code", &a->code, &a->code_size, e))
             return false;
+        if (a->code_size) a->code_hash = evmjit_keccak256(a->code, a->code_size);
         json_t *st = json_object_get(acc, "storage");
         if (st && !json_is_object(st)) {
             st_fail(e, "%s: storage of %s is not an object", what, key);
@@ -220,36 +222,58 @@ static bool st_state_parse(const json_t *j, const char *what, st_state *s, st_er
 static void st_state_load(const st_state *s, host_state *h) {
     for (size_t i = 0; i < s->count; i++) {
         const st_account *a = &s->accounts[i];
-        host_account *ha =
-            host_put_account(h, &a->address, &a->balance, a->nonce, a->code, a->code_size);
+        host_account *ha = host_put_account_hashed(h, &a->address, &a->balance, a->nonce,
+                                                   a->code, a->code_size, &a->code_hash);
         for (size_t k = 0; k < a->slot_count; k++)
             host_put_storage(h, ha, &a->keys[k], &a->values[k]);
     }
 }
 
-/* Print the host's state as the fixtures spell it (for -v on a root mismatch). */
+static int st_cmp_accounts(const void *a, const void *b) {
+    const host_account *x = *(const host_account *const *)a, *y = *(const host_account *const *)b;
+    return memcmp(x->address.bytes, y->address.bytes, 20);
+}
+
+static int st_cmp_slots(const void *a, const void *b) {
+    const host_slot *x = *(const host_slot *const *)a, *y = *(const host_slot *const *)b;
+    return memcmp(x->key.bytes, y->key.bytes, 32);
+}
+
+/* Print the host's state as the fixtures spell it (for -v on a root mismatch): accounts in
+   address order, slots in key order, whatever the order of the host's hash tables. */
 static void st_dump_state(host_state *h, FILE *out) {
-    for (size_t i = 0; i < h->table_cap; i++) {
-        host_account *a = h->table[i];
-        if (!a || !a->exists) continue;
+    host_account **accounts = trie_xcalloc(h->table_cap ? h->table_cap : 1, sizeof *accounts);
+    size_t n = 0;
+    for (size_t i = 0; i < h->table_cap; i++)
+        if (h->table[i] && h->table[i]->exists) accounts[n++] = h->table[i];
+    qsort(accounts, n, sizeof *accounts, st_cmp_accounts);
+    for (size_t i = 0; i < n; i++) {
+        host_account *a = accounts[i];
         evmjit_bytes32 bal = evmjit_word_to_bytes32(a->balance);
         fputs("    ", out);
         hex_print(out, a->address.bytes, 20);
         fprintf(out, ": nonce %" PRIu64 ", balance ", a->nonce);
         hex_print(out, bal.bytes, 32);
         fprintf(out, ", code %zu bytes\n", a->code_size);
+        host_slot **slots = trie_xcalloc(a->storage.cap ? a->storage.cap : 1, sizeof *slots);
+        size_t m = 0;
         for (size_t k = 0; k < a->storage.cap; k++) {
             host_slot *s = &a->storage.slots[k];
             bool zero = true;
             for (int b = 0; b < 32; b++) zero &= s->value.bytes[b] == 0;
-            if (!s->used || zero) continue;
+            if (s->used && !zero) slots[m++] = s;
+        }
+        qsort(slots, m, sizeof *slots, st_cmp_slots);
+        for (size_t k = 0; k < m; k++) {
             fputs("        ", out);
-            hex_print(out, s->key.bytes, 32);
+            hex_print(out, slots[k]->key.bytes, 32);
             fputs(" = ", out);
-            hex_print(out, s->value.bytes, 32);
+            hex_print(out, slots[k]->value.bytes, 32);
             fputc('\n', out);
         }
+        free(slots);
     }
+    free(accounts);
 }
 
 /* ---- skip list ------------------------------------------------------------------------- */
@@ -317,39 +341,20 @@ static const char *st_skip_reason(const st_skips *s, const char *file, const cha
     return NULL;
 }
 
-/* ---- one state test -------------------------------------------------------------------- */
+/* ---- fixtures: tests and vectors ------------------------------------------------------- */
 
-typedef struct st_run {
-    const statetest_options *o;
-    statetest_counts *c;
-    FILE *out;
-    st_skips skips;
-} st_run;
-
-/* Everything of a test that does not depend on the post entry. */
-typedef struct st_test {
-    const char *file, *name;
+/* Everything of a test that does not depend on the post entry: decoded once, shared by the
+   test's vectors. */
+struct statetest_test {
     st_state pre;
     host_block block;
     host_tx base; /* type, sender, to, nonce, fees; data/gas/value/access list per vector */
     evmjit_bytes32 *blob_hashes;
     host_authorization *auths;
-    const json_t *tx_json;
+    const json_t *tx_json; /* the transaction (state tests) or the first of the list */
     const json_t *config;
-} st_test;
-
-static void st_report(st_run *run, const st_test *t, const char *fork, const json_t *idx,
-                      const char *kind, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(run->out, "%s %s: %s [%s d=%lld g=%lld v=%lld]: ", kind, t->file, t->name, fork,
-            (long long)json_integer_value(json_object_get(idx, "data")),
-            (long long)json_integer_value(json_object_get(idx, "gas")),
-            (long long)json_integer_value(json_object_get(idx, "value")));
-    vfprintf(run->out, fmt, ap);
-    fputc('\n', run->out);
-    va_end(ap);
-}
+    const json_t *labels; /* _info.labels: names of the data indexes (evm-benchmarks) */
+};
 
 static bool st_parse_env(const json_t *env, host_block *b, st_error *e) {
     memset(b, 0, sizeof *b);
@@ -380,8 +385,9 @@ static bool st_parse_env(const json_t *env, host_block *b, st_error *e) {
     return true;
 }
 
-/* The parts of `transaction` shared by all vectors. */
-static bool st_parse_tx(const json_t *tx, st_test *t, st_error *e) {
+/* The parts of a transaction shared by all vectors: everything but data, gasLimit, value
+   and the access list. */
+static bool st_parse_tx(const json_t *tx, statetest_test *t, st_error *e) {
     host_tx *x = &t->base;
     memset(x, 0, sizeof *x);
     if (!json_is_object(tx)) {
@@ -451,18 +457,12 @@ static bool st_parse_tx(const json_t *tx, st_test *t, st_error *e) {
         x->authorizations = t->auths;
         x->authorization_count = n;
     }
-    if (!json_is_array(json_object_get(tx, "data")) ||
-        !json_is_array(json_object_get(tx, "gasLimit")) ||
-        !json_is_array(json_object_get(tx, "value"))) {
-        st_fail(e, "transaction: data, gasLimit and value must be arrays");
-        return false;
-    }
     t->tx_json = tx;
     return true;
 }
 
 /* Blob limits from config.blobSchedule[fork] (execution-spec-tests), if present. */
-static void st_blob_schedule(const st_test *t, const char *fork, host_block *b) {
+static void st_blob_schedule(const statetest_test *t, const char *fork, host_block *b) {
     const json_t *s = json_object_get(json_object_get(t->config, "blobSchedule"), fork);
     st_error ignore = {{0}, false};
     if (!s) return;
@@ -507,103 +507,139 @@ static bool st_parse_access(const json_t *j, st_access *a, st_error *e) {
     return true;
 }
 
-/* Run one post entry. */
-static void st_run_vector(st_run *run, st_test *t, const char *fork, evmjit_revision rev,
-                          const json_t *post) {
-    const json_t *idx = json_object_get(post, "indexes");
-    const char *reason = st_skip_reason(&run->skips, t->file, t->name);
-    if (reason) {
-        st_report(run, t, fork, idx, "SKIP", "%s (skip list)", reason);
-        run->c->skipped++;
-        return;
+static statetest_item *st_add_item(statetest_file *f, statetest_item_kind kind,
+                                   const char *test) {
+    if (f->count == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 16;
+        f->items = trie_xrealloc(f->items, f->cap * sizeof *f->items);
     }
+    statetest_item *v = &f->items[f->count++];
+    memset(v, 0, sizeof *v);
+    v->kind = kind;
+    v->file = f->path;
+    v->test = test;
+    return v;
+}
+
+static void st_set_errorv(statetest_item *v, statetest_item_kind kind, const char *fmt,
+                          va_list ap) {
+    char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    v->kind = kind;
+    v->error = v->error_buf = strdup(msg);
+    if (!v->error_buf) abort();
+}
+
+/* Mark a vector as broken. */
+static void st_bad_vector(statetest_item *v, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    st_set_errorv(v, STATETEST_BAD_VECTOR, fmt, ap);
+    va_end(ap);
+}
+
+/* A broken file (test NULL) or test, standing for `failures` vectors. */
+static void st_add_bad(statetest_file *f, const char *test, long failures, const char *fmt,
+                       ...) {
+    statetest_item *v = st_add_item(f, STATETEST_BAD_INPUT, test);
+    va_list ap;
+    va_start(ap, fmt);
+    st_set_errorv(v, STATETEST_BAD_INPUT, fmt, ap);
+    va_end(ap);
+    v->failures = failures;
+}
+
+/* The data, gas limit and value of one vector (JSON values), its access list (NULL: none)
+   and the fork it runs under: fill in the item's transaction and block. */
+static void st_fill_vector(statetest_item *v, const statetest_test *t, const json_t *dj,
+                           const json_t *gj, const json_t *vj, const json_t *alj,
+                           const json_t *post) {
     st_error e = {{0}, false};
-    const json_t *txj = t->tx_json;
-    json_int_t di = json_integer_value(json_object_get(idx, "data"));
-    json_int_t gi = json_integer_value(json_object_get(idx, "gas"));
-    json_int_t vi = json_integer_value(json_object_get(idx, "value"));
-    const json_t *dj = json_array_get(json_object_get(txj, "data"), (size_t)di);
-    const json_t *gj = json_array_get(json_object_get(txj, "gasLimit"), (size_t)gi);
-    const json_t *vj = json_array_get(json_object_get(txj, "value"), (size_t)vi);
-    if (!json_is_object(idx) || !dj || !gj || !vj) {
-        st_report(run, t, fork, idx, "FAIL", "indexes out of range or missing");
-        run->c->failed++;
-        return;
-    }
     host_tx tx = t->base;
     uint8_t *data = NULL;
     size_t data_size = 0;
     st_access al = {0};
-    const json_t *als = json_object_get(txj, "accessLists");
     hex_bytes(dj, "transaction.data", &data, &data_size, &e);
     hex_b32(gj, "transaction.gasLimit", &tx.gas_limit, &e);
     hex_b32(vj, "transaction.value", &tx.value, &e);
-    if (als) {
-        const json_t *one = json_array_get(als, (size_t)di);
-        st_parse_access(one, &al, &e);
-        if (one && !json_is_null(one) && tx.type == HOST_TX_LEGACY) tx.type = HOST_TX_ACCESS_LIST;
+    if (alj) {
+        st_parse_access(alj, &al, &e);
+        if (!json_is_null(alj) && tx.type == HOST_TX_LEGACY) tx.type = HOST_TX_ACCESS_LIST;
     }
-    evmjit_bytes32 want_hash, want_logs;
-    hex_b32(json_object_get(post, "hash"), "post.hash", &want_hash, &e);
-    hex_b32(json_object_get(post, "logs"), "post.logs", &want_logs, &e);
+    if (post) {
+        hex_b32(json_object_get(post, "hash"), "post.hash", &v->want_root, &e);
+        hex_b32(json_object_get(post, "logs"), "post.logs", &v->want_logs, &e);
+    }
     if (e.set) {
-        st_report(run, t, fork, idx, "FAIL", "bad test input: %s", e.msg);
-        run->c->failed++;
+        st_bad_vector(v, "bad test input: %s", e.msg);
         free(data);
         free(al.entries);
         free(al.keys);
         return;
     }
-    tx.data = data;
+    tx.data = v->data_buf = data;
     tx.data_size = data_size;
-    tx.access_list = al.entries;
+    tx.access_list = v->access_buf = al.entries;
+    v->keys_buf = al.keys;
     tx.access_count = al.count;
-
-    host_block block = t->block;
-    st_blob_schedule(t, fork, &block);
+    v->tx = tx;
+    v->block = t->block;
+    st_blob_schedule(t, v->fork, &v->block);
     const json_t *cid = json_object_get(t->config, "chainid");
-    if (cid) hex_b32(cid, "config.chainid", &block.chain_id, &e);
+    if (cid) hex_b32(cid, "config.chainid", &v->block.chain_id, &e);
+}
 
-    host_state *h = host_create(rev, run->o->runtime);
-    st_state_load(&t->pre, h);
-    host_tx_result r;
-    host_transact(h, &block, &tx, &r);
-    evmjit_bytes32 root = host_state_root(h), logs = host_logs_hash(h);
-    const char *expect_exc = json_string_value(json_object_get(post, "expectException"));
-
-    if (h->unsupported_precompile) {
-        st_report(run, t, fork, idx, "SKIP", "calls the %s precompile (0x%02x), not implemented",
-                  precompile_name(h->unsupported_precompile), h->unsupported_precompile);
-        run->c->skipped++;
-    } else if (expect_exc && r.valid) {
-        st_report(run, t, fork, idx, "FAIL", "expected the transaction to be rejected (%s)",
-                  expect_exc);
-        run->c->failed++;
-    } else if (!expect_exc && !r.valid) {
-        st_report(run, t, fork, idx, "FAIL", "transaction rejected: %s", r.error);
-        run->c->failed++;
-    } else if (memcmp(root.bytes, want_hash.bytes, 32) || memcmp(logs.bytes, want_logs.bytes, 32)) {
-        bool root_bad = memcmp(root.bytes, want_hash.bytes, 32) != 0;
-        const evmjit_bytes32 *w = root_bad ? &want_hash : &want_logs;
-        const evmjit_bytes32 *g = root_bad ? &root : &logs;
-        fprintf(run->out, "FAIL %s: %s [%s d=%lld g=%lld v=%lld]: %s: expected ", t->file, t->name,
-                fork, (long long)di, (long long)gi, (long long)vi,
-                root_bad ? "state root" : "logs hash");
-        hex_print(run->out, w->bytes, 32);
-        fputs(", got ", run->out);
-        hex_print(run->out, g->bytes, 32);
-        fprintf(run->out, " (status %d, gas used %" PRId64 ")\n", (int)r.status, r.gas_used);
-        if (run->o->verbose) st_dump_state(h, run->out);
-        run->c->failed++;
-    } else {
-        if (run->o->verbose) st_report(run, t, fork, idx, "ok", "status %d", (int)r.status);
-        run->c->passed++;
+/* One post entry of a state test. */
+static void st_load_vector(statetest_file *f, const char *name, const statetest_test *t,
+                           const char *fork, evmjit_revision rev, const json_t *post) {
+    statetest_item *v = st_add_item(f, STATETEST_VECTOR, name);
+    const json_t *idx = json_object_get(post, "indexes");
+    const json_t *txj = t->tx_json;
+    v->owner = t;
+    v->fork = fork;
+    v->rev = rev;
+    v->data_index = json_integer_value(json_object_get(idx, "data"));
+    v->gas_index = json_integer_value(json_object_get(idx, "gas"));
+    v->value_index = json_integer_value(json_object_get(idx, "value"));
+    char key[32];
+    snprintf(key, sizeof key, "%lld", v->data_index);
+    v->label = json_string_value(json_object_get(t->labels, key));
+    v->expect_exception = json_string_value(json_object_get(post, "expectException"));
+    const json_t *dj = json_array_get(json_object_get(txj, "data"), (size_t)v->data_index);
+    const json_t *gj = json_array_get(json_object_get(txj, "gasLimit"), (size_t)v->gas_index);
+    const json_t *vj = json_array_get(json_object_get(txj, "value"), (size_t)v->value_index);
+    if (!json_is_object(idx) || !dj || !gj || !vj) {
+        st_bad_vector(v, "indexes out of range or missing");
+        return;
     }
-    free(r.output);
-    host_destroy(h);
-    free(data);
-    free(al.entries);
-    free(al.keys);
+    const json_t *als = json_object_get(txj, "accessLists");
+    const json_t *alj = als ? json_array_get(als, (size_t)v->data_index) : NULL;
+    st_fill_vector(v, t, dj, gj, vj, alj, post);
+}
+
+/* bench/revmc fixtures name no fork. The fixtures' README: revmc ran these three under
+   Cancun rules and the rest under Osaka. */
+static evmjit_revision st_tx_list_revision(const char *path) {
+    static const char *const cancun[] = {"curve-stableswap-2pool.json", "onchain-lm-v2.json",
+                                         "burntpix.json"};
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (size_t i = 0; i < sizeof cancun / sizeof cancun[0]; i++)
+        if (!strcmp(base, cancun[i])) return EVMJIT_CANCUN;
+    return EVMJIT_OSAKA;
+}
+
+/* The first transaction of a list (bench/revmc): one value per field. */
+static void st_load_tx_list(statetest_file *f, const char *name, const statetest_test *t) {
+    statetest_item *v = st_add_item(f, STATETEST_VECTOR, name);
+    const json_t *txj = t->tx_json;
+    v->owner = t;
+    v->tx_list = true;
+    v->rev = st_tx_list_revision(f->path);
+    v->fork = host_revision_name(v->rev);
+    const json_t *al = json_object_get(txj, "accessList");
+    st_fill_vector(v, t, json_object_get(txj, "data"), json_object_get(txj, "gasLimit"),
+                   json_object_get(txj, "value"), al, NULL);
 }
 
 static size_t st_post_count(const json_t *post) {
@@ -616,74 +652,189 @@ static size_t st_post_count(const json_t *post) {
     return n ? n : 1;
 }
 
-static void st_run_test(st_run *run, const char *file, const char *name, const json_t *tj) {
-    st_test t;
-    memset(&t, 0, sizeof t);
-    t.file = file;
-    t.name = name;
-    st_error e = {{0}, false};
+static void st_load_test(const statetest_options *o, bool tx_lists, statetest_file *f,
+                         const char *name, const json_t *tj) {
     const json_t *post = json_object_get(tj, "post");
-    if (!json_is_object(tj) || !json_is_object(post)) {
-        fprintf(run->out, "FAIL %s: %s: not a state test (no post object)\n", file, name);
-        run->c->failed++;
+    const json_t *txj = json_object_get(tj, "transaction");
+    bool list = tx_lists && json_is_object(tj) && !post && json_is_array(txj);
+    if (!json_is_object(tj) || (!list && !json_is_object(post))) {
+        st_add_bad(f, name, 1, "not a state test (no post object)");
         return;
     }
-    t.config = json_object_get(tj, "config");
-    if (!st_state_parse(json_object_get(tj, "pre"), "pre", &t.pre, &e) ||
-        !st_parse_env(json_object_get(tj, "env"), &t.block, &e) ||
-        !st_parse_tx(json_object_get(tj, "transaction"), &t, &e)) {
-        fprintf(run->out, "FAIL %s: %s: bad test input: %s\n", file, name, e.msg);
-        run->c->failed += (long)st_post_count(post);
-        goto done;
+    statetest_test *t = trie_xcalloc(1, sizeof *t);
+    f->tests = trie_xrealloc(f->tests, (f->test_count + 1) * sizeof *f->tests);
+    f->tests[f->test_count++] = t;
+    t->config = json_object_get(tj, "config");
+    t->labels = json_object_get(json_object_get(tj, "_info"), "labels");
+    st_error e = {{0}, false};
+    if (list && !json_array_size(txj)) st_fail(&e, "transaction: an empty list");
+    if (e.set || !st_state_parse(json_object_get(tj, "pre"), "pre", &t->pre, &e) ||
+        !st_parse_env(json_object_get(tj, "env"), &t->block, &e) ||
+        !st_parse_tx(list ? json_array_get(txj, 0) : txj, t, &e)) {
+        st_add_bad(f, name, (long)st_post_count(post), "bad test input: %s", e.msg);
+        return;
+    }
+    if (list) {
+        st_load_tx_list(f, name, t);
+        return;
+    }
+    if (!json_is_array(json_object_get(txj, "data")) ||
+        !json_is_array(json_object_get(txj, "gasLimit")) ||
+        !json_is_array(json_object_get(txj, "value"))) {
+        st_add_bad(f, name, (long)st_post_count(post),
+                   "bad test input: transaction: data, gasLimit and value must be arrays");
+        return;
     }
     const char *fork;
-    json_t *list;
-    json_object_foreach((json_t *)post, fork, list) {
+    json_t *entries;
+    json_object_foreach((json_t *)post, fork, entries) {
         evmjit_revision rev;
         bool known = host_revision_from_name(fork, &rev);
-        if (known && run->o->has_fork && rev != run->o->fork) continue;
+        if (known && o->has_fork && rev != o->fork) continue;
         if (!known) {
-            fprintf(run->out, "FAIL %s: %s: unknown fork name '%s'\n", file, name, fork);
-            run->c->failed += json_is_array(list) ? (long)json_array_size(list) : 1;
+            st_add_bad(f, name, json_is_array(entries) ? (long)json_array_size(entries) : 1,
+                       "unknown fork name '%s'", fork);
             continue;
         }
-        if (!json_is_array(list)) {
-            fprintf(run->out, "FAIL %s: %s: post.%s is not an array\n", file, name, fork);
-            run->c->failed++;
+        if (!json_is_array(entries)) {
+            st_add_bad(f, name, 1, "post.%s is not an array", fork);
             continue;
         }
         size_t i;
         json_t *p;
-        json_array_foreach(list, i, p) st_run_vector(run, &t, fork, rev, p);
+        json_array_foreach(entries, i, p) st_load_vector(f, name, t, fork, rev, p);
     }
-done:
-    st_state_free(&t.pre);
-    free(t.blob_hashes);
-    free(t.auths);
 }
 
-static void st_run_file(st_run *run, const char *path) {
+void statetest_file_load(const statetest_options *o, bool tx_lists, const char *path,
+                         statetest_file *f) {
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    if (!f->path) abort();
     json_error_t err;
     json_t *root = json_load_file(path, JSON_ALLOW_NUL, &err);
     if (!root) {
-        fprintf(run->out, "FAIL %s: malformed JSON at line %d: %s\n", path, err.line, err.text);
-        run->c->failed++;
+        st_add_bad(f, NULL, 1, "malformed JSON at line %d: %s", err.line, err.text);
         return;
     }
+    f->json = root;
     if (!json_is_object(root)) {
-        fprintf(run->out, "FAIL %s: the top level is not an object of tests\n", path);
-        run->c->failed++;
-        json_decref(root);
+        st_add_bad(f, NULL, 1, "the top level is not an object of tests");
         return;
     }
     const char *name;
     json_t *t;
     json_object_foreach(root, name, t) {
-        if (run->o->filter && !strstr(path, run->o->filter) && !strstr(name, run->o->filter))
-            continue;
-        st_run_test(run, path, name, t);
+        if (o->filter && !strstr(path, o->filter) && !strstr(name, o->filter)) continue;
+        st_load_test(o, tx_lists, f, name, t);
     }
-    json_decref(root);
+}
+
+void statetest_file_free(statetest_file *f) {
+    for (size_t i = 0; i < f->count; i++) {
+        statetest_item *v = &f->items[i];
+        free(v->data_buf);
+        free(v->access_buf);
+        free(v->keys_buf);
+        free(v->error_buf);
+    }
+    free(f->items);
+    for (size_t i = 0; i < f->test_count; i++) {
+        statetest_test *t = f->tests[i];
+        st_state_free(&t->pre);
+        free(t->blob_hashes);
+        free(t->auths);
+        free(t);
+    }
+    free(f->tests);
+    json_decref((json_t *)f->json);
+    free(f->path);
+    memset(f, 0, sizeof *f);
+}
+
+host_state *statetest_vector_host(const statetest_item *v, evmjit_runtime *runtime) {
+    host_state *h = host_create(v->rev, runtime);
+    /* revmc's transactions carry gas limits far above EIP-7825's cap (they were run
+       without it); state tests keep the fork's rules */
+    h->no_tx_gas_cap = v->tx_list;
+    st_state_load(&v->owner->pre, h);
+    return h;
+}
+
+const char *statetest_status_name(evmjit_status_code status) {
+    switch (status) {
+    case EVMJIT_SUCCESS: return "success";
+    case EVMJIT_FAILURE: return "failure";
+    case EVMJIT_REVERT: return "revert";
+    case EVMJIT_OUT_OF_GAS: return "out of gas";
+    case EVMJIT_INVALID_INSTRUCTION: return "invalid instruction";
+    case EVMJIT_UNDEFINED_INSTRUCTION: return "undefined instruction";
+    case EVMJIT_STACK_OVERFLOW: return "stack overflow";
+    case EVMJIT_STACK_UNDERFLOW: return "stack underflow";
+    case EVMJIT_BAD_JUMP_DESTINATION: return "bad jump destination";
+    case EVMJIT_INVALID_MEMORY_ACCESS: return "invalid memory access";
+    case EVMJIT_CALL_DEPTH_EXCEEDED: return "call depth exceeded";
+    case EVMJIT_STATIC_MODE_VIOLATION: return "static mode violation";
+    case EVMJIT_PRECOMPILE_FAILURE: return "precompile failure";
+    case EVMJIT_CONTRACT_VALIDATION_FAILURE: return "contract validation failure";
+    case EVMJIT_ARGUMENT_OUT_OF_RANGE: return "argument out of range";
+    case EVMJIT_INSUFFICIENT_BALANCE: return "insufficient balance";
+    case EVMJIT_INTERNAL_ERROR: return "internal error";
+    case EVMJIT_REJECTED: return "rejected";
+    case EVMJIT_OUT_OF_MEMORY: return "out of memory";
+    default: return "unknown status";
+    }
+}
+
+static size_t st_hex_string(char *s, size_t n, const uint8_t *p, size_t len) {
+    size_t w = (size_t)snprintf(s, n, "0x");
+    for (size_t i = 0; i < len && w < n; i++) w += (size_t)snprintf(s + w, n - w, "%02x", p[i]);
+    return w;
+}
+
+statetest_verdict statetest_check(const statetest_item *v, host_state *h,
+                                  const host_tx_result *r, char *why, size_t why_size) {
+    if (h->unsupported_precompile) {
+        snprintf(why, why_size, "calls the %s precompile (0x%02x), not implemented",
+                 precompile_name(h->unsupported_precompile), h->unsupported_precompile);
+        return STATETEST_SKIP;
+    }
+    if (v->tx_list) {
+        if (!r->valid) {
+            snprintf(why, why_size, "transaction rejected: %s", r->error);
+            return STATETEST_FAIL;
+        }
+        if (r->status != EVMJIT_SUCCESS) {
+            snprintf(why, why_size, "the transaction ended in %s (status %d, gas used %" PRId64 ")",
+                     statetest_status_name(r->status), (int)r->status, r->gas_used);
+            return STATETEST_FAIL;
+        }
+        snprintf(why, why_size, "status %d", (int)r->status);
+        return STATETEST_PASS;
+    }
+    if (v->expect_exception && r->valid) {
+        snprintf(why, why_size, "expected the transaction to be rejected (%s)",
+                 v->expect_exception);
+        return STATETEST_FAIL;
+    }
+    if (!v->expect_exception && !r->valid) {
+        snprintf(why, why_size, "transaction rejected: %s", r->error);
+        return STATETEST_FAIL;
+    }
+    evmjit_bytes32 root = host_state_root(h), logs = host_logs_hash(h);
+    bool root_bad = memcmp(root.bytes, v->want_root.bytes, 32) != 0;
+    if (root_bad || memcmp(logs.bytes, v->want_logs.bytes, 32)) {
+        const evmjit_bytes32 *w = root_bad ? &v->want_root : &v->want_logs;
+        const evmjit_bytes32 *g = root_bad ? &root : &logs;
+        char want[80], got[80];
+        st_hex_string(want, sizeof want, w->bytes, 32);
+        st_hex_string(got, sizeof got, g->bytes, 32);
+        snprintf(why, why_size, "%s: expected %s, got %s (status %d, gas used %" PRId64 ")",
+                 root_bad ? "state root" : "logs hash", want, got, (int)r->status, r->gas_used);
+        return STATETEST_WRONG_POST;
+    }
+    snprintf(why, why_size, "status %d", (int)r->status);
+    return STATETEST_PASS;
 }
 
 /* ---- directories ----------------------------------------------------------------------- */
@@ -692,22 +843,20 @@ static int st_cmp_names(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Call fn on every .json file under path, in name order. */
-static void st_walk(st_run *run, const char *path, void (*fn)(st_run *, const char *)) {
+void statetest_walk(const char *path, void *user, void (*file)(void *user, const char *path),
+                    void (*fail)(void *user, const char *path, const char *message)) {
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        fprintf(run->out, "FAIL %s: no such file or directory\n", path);
-        run->c->failed++;
+        fail(user, path, "no such file or directory");
         return;
     }
     if (!S_ISDIR(sb.st_mode)) {
-        fn(run, path);
+        file(user, path);
         return;
     }
     DIR *d = opendir(path);
     if (!d) {
-        fprintf(run->out, "FAIL %s: cannot open the directory\n", path);
-        run->c->failed++;
+        fail(user, path, "cannot open the directory");
         return;
     }
     char **names = NULL;
@@ -730,12 +879,112 @@ static void st_walk(st_run *run, const char *path, void (*fn)(st_run *, const ch
         struct stat eb;
         if (stat(names[i], &eb) == 0) {
             size_t len = strlen(names[i]);
-            if (S_ISDIR(eb.st_mode)) st_walk(run, names[i], fn);
-            else if (len > 5 && !strcmp(names[i] + len - 5, ".json")) fn(run, names[i]);
+            if (S_ISDIR(eb.st_mode)) statetest_walk(names[i], user, file, fail);
+            else if (len > 5 && !strcmp(names[i] + len - 5, ".json")) file(user, names[i]);
         }
         free(names[i]);
     }
     free(names);
+}
+
+/* ---- execution modes ------------------------------------------------------------------- */
+
+statetest_mode_status statetest_make_runtime(const char *mode, evmjit_runtime **rt, char *why,
+                                             size_t why_size) {
+    *rt = NULL;
+    snprintf(why, why_size, "%s", "");
+    if (!strcmp(mode, "interp")) return STATETEST_MODE_READY;
+    if (!strcmp(mode, "jit") || !strcmp(mode, "aot")) {
+        /* until the code cache and the LLVM backend are in the header: create the runtime
+           here (jit: JIT backend; aot: AOT backend with a store) with blocking compilation */
+        snprintf(why, why_size, "not available in this build yet");
+        return STATETEST_MODE_UNAVAILABLE;
+    }
+    snprintf(why, why_size, "unknown mode '%s' (interp, jit, aot)", mode);
+    return STATETEST_MODE_UNKNOWN;
+}
+
+void statetest_destroy_runtime(evmjit_runtime *rt) {
+    (void)rt; /* nothing to free while only the interpreter exists */
+}
+
+/* ---- the state-test runner ------------------------------------------------------------- */
+
+typedef struct st_run {
+    const statetest_options *o;
+    statetest_counts *c;
+    FILE *out;
+    st_skips skips;
+} st_run;
+
+static void st_report(st_run *run, const statetest_item *v, const char *kind, const char *fmt,
+                      ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(run->out, "%s %s: %s [%s d=%lld g=%lld v=%lld]: ", kind, v->file, v->test, v->fork,
+            v->data_index, v->gas_index, v->value_index);
+    vfprintf(run->out, fmt, ap);
+    fputc('\n', run->out);
+    va_end(ap);
+}
+
+static void st_run_item(st_run *run, const statetest_item *v) {
+    if (v->kind == STATETEST_BAD_INPUT) {
+        if (v->test) fprintf(run->out, "FAIL %s: %s: %s\n", v->file, v->test, v->error);
+        else fprintf(run->out, "FAIL %s: %s\n", v->file, v->error);
+        run->c->failed += v->failures;
+        return;
+    }
+    const char *reason = st_skip_reason(&run->skips, v->file, v->test);
+    if (reason) {
+        st_report(run, v, "SKIP", "%s (skip list)", reason);
+        run->c->skipped++;
+        return;
+    }
+    if (v->kind == STATETEST_BAD_VECTOR) {
+        st_report(run, v, "FAIL", "%s", v->error);
+        run->c->failed++;
+        return;
+    }
+    host_state *h = statetest_vector_host(v, run->o->runtime);
+    host_tx_result r;
+    host_transact(h, &v->block, &v->tx, &r);
+    char why[512];
+    switch (statetest_check(v, h, &r, why, sizeof why)) {
+    case STATETEST_PASS:
+        if (run->o->verbose) st_report(run, v, "ok", "%s", why);
+        run->c->passed++;
+        break;
+    case STATETEST_SKIP:
+        st_report(run, v, "SKIP", "%s", why);
+        run->c->skipped++;
+        break;
+    case STATETEST_WRONG_POST:
+        st_report(run, v, "FAIL", "%s", why);
+        if (run->o->verbose) st_dump_state(h, run->out);
+        run->c->failed++;
+        break;
+    case STATETEST_FAIL:
+        st_report(run, v, "FAIL", "%s", why);
+        run->c->failed++;
+        break;
+    }
+    free(r.output);
+    host_destroy(h);
+}
+
+static void st_run_file(void *user, const char *path) {
+    st_run *run = user;
+    statetest_file f;
+    statetest_file_load(run->o, false, path, &f);
+    for (size_t i = 0; i < f.count; i++) st_run_item(run, &f.items[i]);
+    statetest_file_free(&f);
+}
+
+static void st_walk_fail(void *user, const char *path, const char *message) {
+    st_run *run = user;
+    fprintf(run->out, "FAIL %s: %s\n", path, message);
+    run->c->failed++;
 }
 
 void statetest_run_path(const statetest_options *o, const char *path, statetest_counts *c,
@@ -745,7 +994,7 @@ void statetest_run_path(const statetest_options *o, const char *path, statetest_
         c->failed++;
         return;
     }
-    st_walk(&run, path, st_run_file);
+    statetest_walk(path, &run, st_run_file, st_walk_fail);
     st_free_skips(&run.skips);
 }
 
@@ -923,7 +1172,8 @@ done:
     free(want_out);
 }
 
-static void vm_run_file(st_run *run, const char *path) {
+static void vm_run_file(void *user, const char *path) {
+    st_run *run = user;
     json_error_t err;
     json_t *root = json_load_file(path, JSON_ALLOW_NUL, &err);
     if (!root) {
@@ -953,6 +1203,6 @@ void statetest_run_vm_path(const statetest_options *o, const char *path, statete
         c->failed++;
         return;
     }
-    st_walk(&run, path, vm_run_file);
+    statetest_walk(path, &run, vm_run_file, st_walk_fail);
     st_free_skips(&run.skips);
 }
