@@ -8,6 +8,7 @@
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
 
+#include "bench.h"
 #include "host.h"
 #include "statetest.h"
 
@@ -22,6 +23,9 @@ static void usage(FILE *out) {
             "                 ends with \"N passed, M failed[, K skipped]\", exits 1 on failure\n"
             "  vmtest [--mode interp] [--fork NAME] [--filter SUBSTRING] [-v] PATH...\n"
             "                 run legacy VM tests (default fork: Homestead)\n"
+            "  bench [--json FILE] [--filter SUBSTRING] [--mode interp|jit|aot|all]\n"
+            "        [--min-time SECONDS] [FIXTURE_OR_DIR...]\n"
+            "                 time the benchmark fixtures in each mode (evmjit bench --help)\n"
             "  --help         this text\n");
 }
 
@@ -94,6 +98,13 @@ static void *run_tests(void *arg) {
     return NULL;
 }
 
+/* bench: its own options; see examples/bench.h. */
+static void *run_bench(void *arg) {
+    test_job *job = arg;
+    job->status = bench_main(job->argc - 1, job->argv + 1);
+    return NULL;
+}
+
 /* Tests nest up to 1024 call frames, each a few native frames (host and interpreter): run
    them on a thread with a generous stack rather than trusting the main thread's limit. */
 static int run_on_big_stack(void *(*fn)(void *), test_job *job) {
@@ -125,6 +136,10 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "statetest") || !strcmp(argv[1], "vmtest")) {
         test_job job = {argc, argv, !strcmp(argv[1], "vmtest"), 2};
         return run_on_big_stack(run_tests, &job);
+    }
+    if (!strcmp(argv[1], "bench")) {
+        test_job job = {argc, argv, false, 2};
+        return run_on_big_stack(run_bench, &job);
     }
     fprintf(stderr, "evmjit: unknown command '%s'\n", argv[1]);
     usage(stderr);

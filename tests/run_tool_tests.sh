@@ -3,6 +3,7 @@
 #   build/evmjit statetest  $EVMJIT_FIXTURES/state                    (GeneralStateTests, Osaka)
 #   build/evmjit vmtest     $EVMJIT_FIXTURES/vm/VMTests               (legacy VM tests)
 #   build/evmjit statetest  $EVMJIT_FIXTURES/bench/evm-benchmarks     (London post states)
+#   build/evmjit bench      two small bench fixtures, its JSON checked by build/tests/test_bench
 # plus bad-input checks: malformed JSON, an odd-length hex string and an unknown fork name must
 # each be reported as a failure (exit status 1), never crash the tool.
 # Ends with the summed "N passed, M failed[, K skipped]"; exits 1 on any failure.
@@ -74,6 +75,33 @@ if [ -d "$FIX/bench/evm-benchmarks" ]; then
 else
     echo "SKIP: evm-benchmarks: fixtures not found at $FIX/bench/evm-benchmarks (set EVMJIT_FIXTURES)"
     skip=$((skip + 1))
+fi
+
+# ---- bench ------------------------------------------------------------------------------------
+# One short run over two small fixtures (a state test, whose post root the bench checks, and a
+# revmc transaction list): exit status 0, and a JSON list with the required keys and sane values
+# (build/tests/test_bench FILE checks it).
+CHECKER="$(dirname "$TOOL")/tests/test_bench"
+bench_fixtures=("$FIX/bench/evm-benchmarks/JUMPDEST_n0.json" "$FIX/bench/revmc/counter.json")
+if [ ! -f "${bench_fixtures[0]}" ] || [ ! -f "${bench_fixtures[1]}" ]; then
+    echo "SKIP: bench: fixtures not found at $FIX/bench (set EVMJIT_FIXTURES)"
+    skip=$((skip + 1))
+elif [ ! -x "$CHECKER" ]; then
+    echo "FAIL bench: $CHECKER is missing: build it with make"
+    fail=$((fail + 1))
+else
+    bench_json=$(mktemp)
+    out=$("$TOOL" bench --min-time 0 --json "$bench_json" "${bench_fixtures[@]}" 2>&1); rc=$?
+    check=$("$CHECKER" "$bench_json" 2>&1); check_rc=$?
+    if [ "$rc" = 0 ] && [ "$check_rc" = 0 ] && echo "$out" | grep -q '^geometric mean.* 2 ok, 0 failed$'; then
+        echo "ok   bench: 2 fixtures timed, JSON checked ($(echo "$check" | tail -n 1))"
+        pass=$((pass + 1))
+    else
+        echo "FAIL bench: exit status $rc, JSON check exit status $check_rc, output:"
+        echo "$out" | tail -n 8; echo "$check" | tail -n 8
+        fail=$((fail + 1))
+    fi
+    rm -f "$bench_json"
 fi
 
 # ---- bad input --------------------------------------------------------------------------------

@@ -1,0 +1,21 @@
+/* bench.h - `evmjit bench`: time the benchmark fixtures' transactions in each execution mode.
+
+   For every contract and input (a state test's post entry, or the first transaction of a
+   revmc-style list) the bench builds a fresh host holding the pre-state for each execution
+   (untimed) and times host_transact alone. The modes (interpreter, JIT, AOT) run interleaved
+   in one process, one execution each in turn, so that machine noise hits them alike. The
+   first execution of each mode is an untimed warm-up whose result is checked (post-state root
+   and logs hash, or success); every later one must give the same status and gas. Then
+   executions repeat until the slowest mode has run --min-time seconds in total and every mode
+   at least 5 times, and the table shows the medians, Mgas/s, the speedups over the
+   interpreter and, in a column, every failure. */
+#ifndef EVMJIT_EXAMPLES_BENCH_H
+#define EVMJIT_EXAMPLES_BENCH_H
+
+/* Run `bench` with its arguments (argv[0] is the command name, "bench"). Prints the table to
+   stdout and a progress line to stderr when stderr is a terminal. Returns the exit status:
+   0 when every benchmark ran correctly, 1 on any failure, 2 on a usage error. Runs nested
+   frames on the calling thread: give it a large stack (1024 frames deep). */
+int bench_main(int argc, char **argv);
+
+#endif
