@@ -33,7 +33,7 @@ TEST_SRCS   := $(filter-out tests/compile_only_b.c,$(wildcard tests/test_*.c))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/compile_only
 
 .PHONY: all tests test clean llvm-status
-all: $(BUILD)/evmjit tests llvm-status
+all: $(BUILD)/evmjit tests $(BUILD)/bench_cache llvm-status
 tests: $(TESTS)
 
 llvm-status:
@@ -54,6 +54,13 @@ $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADE
 # Every tests/test_*.c is one program; it may use the example host modules.
 $(BUILD)/tests/%: tests/%.c tests/check.h $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
+
+# The code cache runtime lives in wip/ until it is spliced into the header.
+$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: $(wildcard wip/*.h)
+
+# Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.
+$(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) $(wildcard wip/*.h) | $(BUILD)
+	$(CC) $(ALLCFLAGS) -o $@ $< $(LDLIBS_CORE)
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
