@@ -5,6 +5,8 @@
 # LLVM: llvm-config-NN (NN >= 17, newest first) or LLVM_CONFIG=...; its flags are used only
 # for evmjit_llvm.c and what links it. Without LLVM everything else builds.
 
+.DEFAULT_GOAL := all
+
 CC      ?= cc
 BUILD   ?= build
 OPT     ?= -O2 -g
@@ -32,7 +34,7 @@ HOST_HDRS   := $(wildcard examples/*.h)
 TEST_SRCS   := $(filter-out tests/compile_only_b.c,$(wildcard tests/test_*.c))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/compile_only
 
-.PHONY: all tests test clean llvm-status
+.PHONY: all tests test clean llvm-status demo
 all: $(BUILD)/evmjit tests $(BUILD)/bench_cache llvm-status
 tests: $(TESTS)
 
@@ -67,6 +69,10 @@ $(BUILD) $(BUILD)/tests:
 
 test: all
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
+
+# The tiered runtime on the bundled benchmark contracts (interpreter, JIT, AOT side by side).
+demo: all
+	./$(BUILD)/evmjit bench --min-time 0.1
 
 clean:
 	rm -rf build
