@@ -244,6 +244,10 @@ typedef enum evmjit_status_code {
     EVMJIT_OUT_OF_MEMORY = -3
 } evmjit_status_code;
 
+/* The name of an execution status ("success", "out of gas", ...); "unknown status" for
+   values outside the enum. Any thread; never blocks. */
+EVMJIT_API const char *evmjit_status_name(evmjit_status_code status);
+
 struct evmjit_result;
 typedef void (*evmjit_release_result_fn)(const struct evmjit_result *result);
 
@@ -565,6 +569,33 @@ EVMJIT_API const char *evmjit_error_name(evmjit_error e) {
     };
     if ((unsigned)e >= (unsigned)EVMJIT_ERROR_COUNT) return "unknown error";
     return names[e];
+}
+
+EVMJIT_API const char *evmjit_status_name(evmjit_status_code status) {
+    switch (status) {
+    case EVMJIT_SUCCESS: return "success";
+    case EVMJIT_FAILURE: return "failure";
+    case EVMJIT_REVERT: return "revert";
+    case EVMJIT_OUT_OF_GAS: return "out of gas";
+    case EVMJIT_INVALID_INSTRUCTION: return "invalid instruction";
+    case EVMJIT_UNDEFINED_INSTRUCTION: return "undefined instruction";
+    case EVMJIT_STACK_OVERFLOW: return "stack overflow";
+    case EVMJIT_STACK_UNDERFLOW: return "stack underflow";
+    case EVMJIT_BAD_JUMP_DESTINATION: return "bad jump destination";
+    case EVMJIT_INVALID_MEMORY_ACCESS: return "invalid memory access";
+    case EVMJIT_CALL_DEPTH_EXCEEDED: return "call depth exceeded";
+    case EVMJIT_STATIC_MODE_VIOLATION: return "static mode violation";
+    case EVMJIT_PRECOMPILE_FAILURE: return "precompile failure";
+    case EVMJIT_CONTRACT_VALIDATION_FAILURE: return "contract validation failure";
+    case EVMJIT_ARGUMENT_OUT_OF_RANGE: return "argument out of range";
+    case EVMJIT_WASM_UNREACHABLE_INSTRUCTION: return "wasm unreachable instruction";
+    case EVMJIT_WASM_TRAP: return "wasm trap";
+    case EVMJIT_INSUFFICIENT_BALANCE: return "insufficient balance";
+    case EVMJIT_INTERNAL_ERROR: return "internal error";
+    case EVMJIT_REJECTED: return "rejected";
+    case EVMJIT_OUT_OF_MEMORY: return "out of memory";
+    }
+    return "unknown status";
 }
 
 /* ---- Allocation ------------------------------------------------------------------------- */

@@ -13,5 +13,8 @@ int main(void) {
     evmjit_bytes32 b = compile_only_hash_from_b();
     CHECK(memcmp(a.bytes, b.bytes, 32) == 0);
     CHECK(strcmp(evmjit_error_name(EVMJIT_OK), "ok") == 0);
+    CHECK(strcmp(evmjit_error_name((evmjit_error)999), "unknown error") == 0);
+    CHECK(strcmp(evmjit_status_name(EVMJIT_OUT_OF_GAS), "out of gas") == 0);
+    CHECK(strcmp(evmjit_status_name((evmjit_status_code)99), "unknown status") == 0);
     return check_summary();
 }
