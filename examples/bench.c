@@ -324,8 +324,8 @@ static void bench_measure(const bench *b, size_t index, bench_row *row) {
                 (!r.valid || r.status != ref_status || r.gas_used != row->gas_used)) {
                 bench_status(row, "FAIL %s: run %ld: %s, gas used %" PRId64 " (%s, %" PRId64
                              " in %s's first run)", mode, round + 1,
-                             r.valid ? statetest_status_name(r.status) : "rejected",
-                             r.gas_used, statetest_status_name(ref_status), row->gas_used,
+                             r.valid ? evmjit_status_name(r.status) : "rejected",
+                             r.gas_used, evmjit_status_name(ref_status), row->gas_used,
                              bench_mode_names[ref_mode]);
                 active[m] = false;
             }

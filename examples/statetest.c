@@ -761,31 +761,6 @@ host_state *statetest_vector_host(const statetest_item *v, evmjit_runtime *runti
     return h;
 }
 
-const char *statetest_status_name(evmjit_status_code status) {
-    switch (status) {
-    case EVMJIT_SUCCESS: return "success";
-    case EVMJIT_FAILURE: return "failure";
-    case EVMJIT_REVERT: return "revert";
-    case EVMJIT_OUT_OF_GAS: return "out of gas";
-    case EVMJIT_INVALID_INSTRUCTION: return "invalid instruction";
-    case EVMJIT_UNDEFINED_INSTRUCTION: return "undefined instruction";
-    case EVMJIT_STACK_OVERFLOW: return "stack overflow";
-    case EVMJIT_STACK_UNDERFLOW: return "stack underflow";
-    case EVMJIT_BAD_JUMP_DESTINATION: return "bad jump destination";
-    case EVMJIT_INVALID_MEMORY_ACCESS: return "invalid memory access";
-    case EVMJIT_CALL_DEPTH_EXCEEDED: return "call depth exceeded";
-    case EVMJIT_STATIC_MODE_VIOLATION: return "static mode violation";
-    case EVMJIT_PRECOMPILE_FAILURE: return "precompile failure";
-    case EVMJIT_CONTRACT_VALIDATION_FAILURE: return "contract validation failure";
-    case EVMJIT_ARGUMENT_OUT_OF_RANGE: return "argument out of range";
-    case EVMJIT_INSUFFICIENT_BALANCE: return "insufficient balance";
-    case EVMJIT_INTERNAL_ERROR: return "internal error";
-    case EVMJIT_REJECTED: return "rejected";
-    case EVMJIT_OUT_OF_MEMORY: return "out of memory";
-    default: return "unknown status";
-    }
-}
-
 static size_t st_hex_string(char *s, size_t n, const uint8_t *p, size_t len) {
     size_t w = (size_t)snprintf(s, n, "0x");
     for (size_t i = 0; i < len && w < n; i++) w += (size_t)snprintf(s + w, n - w, "%02x", p[i]);
@@ -806,7 +781,7 @@ statetest_verdict statetest_check(const statetest_item *v, host_state *h,
         }
         if (r->status != EVMJIT_SUCCESS) {
             snprintf(why, why_size, "the transaction ended in %s (status %d, gas used %" PRId64 ")",
-                     statetest_status_name(r->status), (int)r->status, r->gas_used);
+                     evmjit_status_name(r->status), (int)r->status, r->gas_used);
             return STATETEST_FAIL;
         }
         snprintf(why, why_size, "status %d", (int)r->status);

@@ -148,7 +148,6 @@ statetest_verdict statetest_check(const statetest_item *v, host_state *h,
 void statetest_walk(const char *path, void *user, void (*file)(void *user, const char *path),
                     void (*fail)(void *user, const char *path, const char *message));
 
-/* The name of a status code ("success", "revert", "out of gas", ...). */
-const char *statetest_status_name(evmjit_status_code status);
+
 
 #endif
