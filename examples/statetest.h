@@ -148,6 +148,4 @@ statetest_verdict statetest_check(const statetest_item *v, host_state *h,
 void statetest_walk(const char *path, void *user, void (*file)(void *user, const char *path),
                     void (*fail)(void *user, const char *path, const char *message));
 
-
-
 #endif
