@@ -142,6 +142,7 @@ static struct {
     atomic_int delay_ms;   /* each compilation takes this long (cancellable) */
     atomic_int fail_byte;  /* compilations of code starting with this byte fail (0: none) */
     atomic_int fail_create;
+    atomic_int ignore_cancel; /* the delay runs to its end even when cancelled */
     atomic_long jit_compiles, aot_compiles, creates, destroys, code_frees, object_frees;
     atomic_long live_code_bytes, cancelled;
     atomic_long same_key_overlaps; /* a key compiled twice at the same time */
@@ -155,6 +156,7 @@ static inline void tb_reset(void) {
     atomic_store(&TB.delay_ms, 0);
     atomic_store(&TB.fail_byte, 0);
     atomic_store(&TB.fail_create, 0);
+    atomic_store(&TB.ignore_cancel, 0);
     atomic_store(&TB.jit_compiles, 0);
     atomic_store(&TB.aot_compiles, 0);
     atomic_store(&TB.creates, 0);
@@ -199,7 +201,7 @@ static inline evmjit_error tb_compile(const evmjit_compile_request *req, evmjit_
     mtx_unlock(&TB.mtx);
     evmjit_error err = EVMJIT_OK;
     for (int i = 0; i < atomic_load(&TB.delay_ms); i++) {
-        if (req->cancelled(req)) {
+        if (!atomic_load(&TB.ignore_cancel) && req->cancelled(req)) {
             atomic_fetch_add(&TB.cancelled, 1);
             snprintf(out->message, sizeof out->message, "cancelled");
             err = EVMJIT_ERR_SHUTDOWN;

@@ -395,8 +395,9 @@ typedef struct evmjit__job {
     evmjit_program_kind kind;
     uint8_t *code;
     size_t code_size;
-    bool urgent;         /* a caller waits for it */
+    bool urgent;         /* a caller waits for it (backend only) */
     bool rerun;          /* a newer generation wants the key: run again after this result */
+    evmjit_program_kind rerun_kind; /* ... as this kind (backend only: the job may be running) */
     uint64_t generation; /* set at admission; a result of an older generation is discarded */
     uint64_t admitted_ns;
     /* result, written by the worker */
@@ -1136,7 +1137,7 @@ static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
     if (fl) { /* an older generation's job still runs for this key: run again after it */
         fl->job->rerun = true;
         fl->job->urgent |= job->urgent;
-        fl->job->kind = job->kind;
+        fl->job->rerun_kind = job->kind;
         evmjit__job_free(rt, job);
         return;
     }
@@ -1184,6 +1185,7 @@ static void evmjit__stale_job(evmjit_runtime *rt, evmjit__job *job) {
         evmjit__job_free(rt, job);
         return;
     }
+    if (job->rerun) job->kind = job->rerun_kind;
     job->rerun = false;
     job->error = EVMJIT_OK;
     evmjit__admit(rt, job);
