@@ -313,6 +313,8 @@ static void test_b16_tiny_ring(void) {
     CHECKF(s.misses + s.dropped_events == 200, "misses %llu dropped %llu",
            (unsigned long long)s.misses, (unsigned long long)s.dropped_events);
     CHECK(s.dropped_events >= 190 && s.dispatched == 0 && s.admitted == 0);
+    WAIT_UNTIL(log_has("raise ring_capacity"), 1000); /* the backend names the setting */
+    CHECK(log_has("event ring full; raise ring_capacity"));
     destroy(rt);
 }
 

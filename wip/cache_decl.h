@@ -220,7 +220,8 @@ typedef struct evmjit_runtime_desc {
     const evmjit_artifact_store *store; /* AOT persistence; NULL: none */
     evmjit_allocator allocator;
     evmjit_logger logger;
-    /* called on the backend thread after every finished job; keep it short */
+    /* called on the backend thread after every finished job; keep it short and do not call
+       the runtime's blocking functions from it (compile_sync, lookup_blocking, sync, destroy) */
     void (*on_compilation)(const evmjit_compilation_info *info, void *user);
     void *on_compilation_user;
     bool enabled;             /* start enabled (starts the threads at creation) */

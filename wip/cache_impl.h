@@ -257,9 +257,12 @@ static tss_t evmjit__reader_key;
 static once_flag evmjit__reader_once = ONCE_FLAG_INIT;
 static int evmjit__reader_key_ok;
 
-/* Thread exit: give the record back. */
+/* Thread exit (runs on the exiting thread): give the record back. Later evmjit calls from
+   other exit-time destructors on this thread use the overflow counter. */
 static void evmjit__reader_exit(void *v) {
     size_t i = (size_t)(uintptr_t)v - 1;
+    evmjit__tls_slot = -2;
+    evmjit__tls_nest = 0;
     /* release: this thread's reads of programs happen before a backend frees them */
     atomic_store_explicit(&evmjit__readers[i].epoch, 0, memory_order_release);
     /* release: the next owner starts after everything we did with this record */
@@ -512,6 +515,7 @@ struct evmjit_runtime {
     evmjit__job_list pending; /* admitted, waiting for room in the worker queue */
     uint64_t wanted;          /* WANTED entries */
     uint64_t resident_jit_bytes;
+    uint64_t next_report_ms, reported[4]; /* evmjit__report_drops */
     evmjit__entry *retired_entries;
     evmjit__table *retired_tables;
     char compiler_id[192];
@@ -1109,10 +1113,7 @@ static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
     }
     if (!fl && st != EVMJIT__WANTED && st != EVMJIT__COMPILING &&
         evmjit__in_flight(rt) >= rt->cfg.max_in_flight) {
-        EVMJIT__ADD(rt, dropped_jobs, 1);
-        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN,
-                     "compilation refused: %llu in flight; raise max_in_flight",
-                     (unsigned long long)evmjit__in_flight(rt));
+        EVMJIT__ADD(rt, dropped_jobs, 1); /* reported by evmjit__report_drops */
         evmjit__complete_waiters(rt, &job->code_hash, job->rev, NULL, EVMJIT_ERR_BUSY);
         evmjit__job_free(rt, job);
         return;
@@ -1393,6 +1394,30 @@ static void evmjit__enforce_budget(evmjit_runtime *rt) {
     }
 }
 
+/* Logs, at most once per second, how much work each bound dropped since the last report,
+   naming the setting to change. Backend. */
+static void evmjit__report_drops(evmjit_runtime *rt, uint64_t now) {
+    static const struct {
+        size_t offset;
+        const char *what;
+    } bounds[4] = {
+        {offsetof(evmjit__counters, dropped_events), "lookup events dropped: event ring full; raise ring_capacity"},
+        {offsetof(evmjit__counters, dropped_commands), "requests refused: request queue full; raise max_in_flight"},
+        {offsetof(evmjit__counters, dropped_jobs), "compilations refused at max_in_flight; raise max_in_flight"},
+        {offsetof(evmjit__counters, dropped_cold_keys), "misses not tracked: max_cold_keys reached; raise max_cold_keys"},
+    };
+    if (now < rt->next_report_ms) return;
+    for (int i = 0; i < 4; i++) {
+        _Atomic uint64_t *c = (_Atomic uint64_t *)((char *)&rt->c + bounds[i].offset);
+        uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+        if (v <= rt->reported[i]) continue;
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN, "%llu %s",
+                     (unsigned long long)(v - rt->reported[i]), bounds[i].what);
+        rt->reported[i] = v;
+        rt->next_report_ms = now + 1000;
+    }
+}
+
 /* Entries of an older generation leave the table (a clear happened). Backend. O(capacity). */
 static void evmjit__purge_stale(evmjit_runtime *rt) {
     uint64_t g = evmjit__generation(rt);
@@ -1442,6 +1467,7 @@ static int evmjit__backend_main(void *arg) {
         }
         evmjit__enforce_budget(rt);
         evmjit__reclaim(rt);
+        evmjit__report_drops(rt, now);
         atomic_store_explicit(&rt->c.pending_jobs, evmjit__in_flight(rt), memory_order_relaxed);
         atomic_store_explicit(&rt->c.tracked_cold_keys, rt->cold.size, memory_order_relaxed);
 
@@ -1956,9 +1982,7 @@ static evmjit_error evmjit__submit(evmjit_runtime *rt, const evmjit_bytes32 *h,
         mtx_unlock(&rt->mtx);
         evmjit__job_free(rt, job);
         if (down) return EVMJIT_ERR_SHUTDOWN;
-        EVMJIT__ADD(rt, dropped_commands, 1);
-        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN,
-                     "request queue full: the backend is behind; raise max_in_flight");
+        EVMJIT__ADD(rt, dropped_commands, 1); /* reported by evmjit__report_drops */
         return EVMJIT_ERR_BUSY;
     }
     evmjit__list_push(&rt->requests, job);
