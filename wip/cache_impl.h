@@ -286,6 +286,7 @@ static int evmjit__reader_register(void) {
                                                      memory_order_acquire, memory_order_relaxed))
             continue;
         if (tss_set(evmjit__reader_key, (void *)(uintptr_t)(i + 1)) != thrd_success) {
+            /* release: hands the (untouched) record back */
             atomic_store_explicit(&evmjit__readers[i].used, 0, memory_order_release);
             return -2;
         }
