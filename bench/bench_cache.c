@@ -159,7 +159,8 @@ int main(void) {
         return 1;
     double hit1 = 1e9, hit2 = 1e9;
     unsigned hits;
-    for (int r = 0; r < ROUNDS; r++) {
+    for (int r = 0; r < 3 * ROUNDS; r++) { /* more rounds: on a shared machine the best ones
+                                               are those where both threads had a core */
         double x = hits_ns(rt, &hit_key, code, sizeof code, 1, &hits);
         if (hits != HIT_N) return 1;
         if (x < hit1) hit1 = x;
