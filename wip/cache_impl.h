@@ -66,7 +66,14 @@
    the C11 calls below go to the pthread functions it intercepts. On glibc the C11 types are
    the pthread types (thrd_t is pthread_t; mtx_t, cnd_t and once_flag share their layout).
    Production builds use <threads.h> unchanged. */
-#if defined(__SANITIZE_THREAD__) && defined(__GLIBC__) && !defined(EVMJIT_NO_TSAN_SHIM)
+#if defined(__SANITIZE_THREAD__)
+#define EVMJIT__TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define EVMJIT__TSAN 1
+#endif
+#endif
+#if defined(EVMJIT__TSAN) && defined(__GLIBC__) && !defined(EVMJIT_NO_TSAN_SHIM)
 #include <errno.h>
 #include <pthread.h>
 _Static_assert(sizeof(mtx_t) == sizeof(pthread_mutex_t), "glibc: mtx_t is a pthread mutex");
