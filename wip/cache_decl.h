@@ -24,7 +24,8 @@
        section, or 0 when it holds no lookup reference. Removed programs and old tables are
        freed by the backend only after every reader that might still see them has left its
        read section, and after the last counted reference (evmjit_program_acquire,
-       evmjit_compile_sync) is released.
+       evmjit_compile_sync) is released - at its next wake-up, so at most wake_interval_ms
+       later. Nothing is ever freed on a caller's thread.
      - Callers never take a lock that a compiler holds. Functions that hand work to the
        backend may wait briefly for an internal mutex that is only held for O(1) work.
 
@@ -231,7 +232,8 @@ typedef struct evmjit_runtime_desc {
     int worker_threads;       /* 0: ceil(cpus/2) clamped to 1..4; EVMJIT_NO_WORKERS: none; max 64 */
     uint64_t hot_threshold;   /* observed misses before compiling; 0: 8; EVMJIT_OFF: never */
     uint64_t max_code_size;   /* bytecode length limit; 0: 24576; EVMJIT_OFF: no limit */
-    uint64_t max_in_flight;   /* compilations admitted and not finished; 0: 2048 */
+    uint64_t max_in_flight;   /* compilations admitted and not finished, and requests queued
+                                 for the backend; 0: 2048 */
     uint64_t max_cold_keys;   /* keys counted but not hot yet; 0: 10 x max_in_flight */
     uint64_t queue_per_worker;    /* jobs queued per worker; 0: 64 */
     uint64_t ring_capacity;       /* lookup events; a power of two, 2..2^24; 0: 4096 */
