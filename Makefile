@@ -35,7 +35,7 @@ TEST_SRCS   := $(filter-out tests/compile_only_b.c,$(wildcard tests/test_*.c))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/compile_only
 
 .PHONY: all tests test clean llvm-status demo
-all: $(BUILD)/evmjit tests $(BUILD)/bench_cache llvm-status
+all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache llvm-status
 tests: $(TESTS)
 
 llvm-status:
@@ -63,6 +63,15 @@ $(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: $(wildcard wip/*.h) te
 # Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.
 $(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) $(wildcard wip/*.h) | $(BUILD)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(LDLIBS_CORE)
+
+# The EVMC module: exports evmc_create_evmjit and nothing else (version script).
+$(BUILD)/libevmjit.so: examples/evmc_module.c examples/evmc_module.map $(HEADER) | $(BUILD)
+	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -shared -Wl,--version-script=examples/evmc_module.map \
+	  -o $@ examples/evmc_module.c $(LDLIBS_CORE)
+
+# An EVMC host test: dlopen and the EVMC ABI only, so it links none of evmjit.
+$(BUILD)/tests/test_evmc: tests/test_evmc.c tests/check.h tests/mock_host.h $(HEADER) $(BUILD)/libevmjit.so | $(BUILD)/tests
+	$(CC) $(ALLCFLAGS) -o $@ tests/test_evmc.c -ldl -lpthread
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
