@@ -57,11 +57,10 @@ $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADE
 $(BUILD)/tests/%: tests/%.c tests/check.h $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
 
-# The code cache runtime lives in wip/ until it is spliced into the header.
-$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: $(wildcard wip/*.h) tests/cache_testlib.h
+$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: tests/cache_testlib.h
 
 # Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.
-$(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) $(wildcard wip/*.h) | $(BUILD)
+$(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) | $(BUILD)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(LDLIBS_CORE)
 
 # The EVMC module: exports evmc_create_evmjit and nothing else (version script).

@@ -7,8 +7,6 @@
    throughput (both threads on the same key) over the one-thread throughput. */
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
-#include "wip/cache_decl.h"
-#include "wip/cache_impl.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

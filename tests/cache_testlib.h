@@ -4,8 +4,8 @@
    Include once, from a test's only translation unit, after the implementation. */
 #ifndef EVMJIT_TESTS_CACHE_TESTLIB_H
 #define EVMJIT_TESTS_CACHE_TESTLIB_H
-#ifndef EVMJIT_CACHE_RUNTIME_DONE
-#error "include evmjit_cache.h, wip/cache_decl.h and wip/cache_impl.h with the implementation first"
+#ifndef EVMJIT_CACHE_IMPLEMENTATION_DONE
+#error "include evmjit_cache.h with EVMJIT_CACHE_IMPLEMENTATION defined first"
 #endif
 #include "check.h"
 

@@ -6,8 +6,6 @@
    is bounded. */
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
-#include "wip/cache_decl.h"
-#include "wip/cache_impl.h"
 
 #include "cache_testlib.h"
 

@@ -12,8 +12,6 @@
 #define EVMJIT_CACHE_IMPLEMENTATION
 #define EVMJIT_READER_SLOTS 3 /* fewer records than threads: the overflow path runs too */
 #include "evmjit_cache.h"
-#include "wip/cache_decl.h"
-#include "wip/cache_impl.h"
 
 #include "cache_testlib.h"
 
