@@ -22,9 +22,15 @@
 #include "evmjit_cache.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
+
+#ifdef EVMJIT_HAVE_LLVM
+const evmjit_backend *evmjit_llvm_backend(void); /* evmjit_llvm.c */
+#endif
 
 #define EVMJIT_MODULE_VERSION "0.1.0"
 
@@ -44,6 +50,11 @@ typedef struct module_vm {
     long max_code_size; /* -1: the runtime's default */
     bool blocking;
     char *store;
+    /* The code cache, made at the first execute of a compiled mode from the options above.
+       Published with a release store under `lock`; executes read it with acquire. */
+    _Atomic(evmjit_runtime *) runtime;
+    bool runtime_failed; /* creation failed once: interpret from then on (under lock) */
+    mtx_t lock;
 } module_vm;
 
 static bool module_parse_long(const char *s, long lo, long hi, long *out) {
@@ -56,8 +67,15 @@ static bool module_parse_long(const char *s, long lo, long hi, long *out) {
     return true;
 }
 
-/* Modes this build can serve: compiled modes need the code cache and a compiler backend. */
-static bool module_mode_available(module_mode m) { return m == MODULE_INTERPRETER; }
+/* Modes this build can serve: compiled modes need the LLVM backend. */
+static bool module_mode_available(module_mode m) {
+#ifdef EVMJIT_HAVE_LLVM
+    (void)m;
+    return true;
+#else
+    return m == MODULE_INTERPRETER;
+#endif
+}
 
 static evmjit_set_option_result module_set_option(evmjit_vm *vm, const char *name,
                                                   const char *value) {
@@ -65,6 +83,12 @@ static evmjit_set_option_result module_set_option(evmjit_vm *vm, const char *nam
     long v;
     if (!name) return EVMJIT_SET_OPTION_INVALID_NAME;
     if (!value) return EVMJIT_SET_OPTION_INVALID_VALUE;
+    /* the runtime is made from the options at the first compiled execute: later changes
+       would not apply, so they are refused */
+    if (atomic_load_explicit(&m->runtime, memory_order_acquire)) {
+        fprintf(stderr, "evmjit: option %s must be set before the first execute\n", name);
+        return EVMJIT_SET_OPTION_INVALID_VALUE;
+    }
     if (!strcmp(name, "mode")) {
         module_mode mode;
         if (!strcmp(value, "interpreter")) mode = MODULE_INTERPRETER;
@@ -101,12 +125,116 @@ static evmjit_set_option_result module_set_option(evmjit_vm *vm, const char *nam
     return EVMJIT_SET_OPTION_SUCCESS;
 }
 
+/* ---- code hash memo ------------------------------------------------------------------ */
+/* EVMC's execute gets no code hash. Hashing 24 KiB of code on every call would cost far more
+   than a cache hit saves, so each thread remembers the hash by (code pointer, length) in a
+   small direct-mapped table and verifies the bytes against a private copy before trusting
+   it (a host may reuse a buffer for other code): one memcmp per call, no keccak. */
+#define MODULE_MEMO_SLOTS 64
+
+typedef struct memo_entry {
+    const uint8_t *code;
+    size_t size;
+    uint8_t *copy; /* the bytes the hash was computed from */
+    size_t capacity;
+    evmjit_bytes32 hash;
+} memo_entry;
+
+static tss_t memo_key;
+static once_flag memo_once = ONCE_FLAG_INIT;
+static bool memo_ok;
+
+static void memo_free(void *p) {
+    memo_entry *t = (memo_entry *)p;
+    if (!t) return;
+    for (int i = 0; i < MODULE_MEMO_SLOTS; i++) free(t[i].copy);
+    free(t);
+}
+static void memo_init(void) { memo_ok = tss_create(&memo_key, memo_free) == thrd_success; }
+
+static evmjit_bytes32 module_code_hash(const uint8_t *code, size_t size) {
+    call_once(&memo_once, memo_init);
+    memo_entry *t = memo_ok ? (memo_entry *)tss_get(memo_key) : NULL;
+    if (!t && memo_ok) {
+        t = (memo_entry *)calloc(MODULE_MEMO_SLOTS, sizeof *t);
+        if (t && tss_set(memo_key, t) != thrd_success) {
+            free(t);
+            t = NULL;
+        }
+    }
+    if (!t) return evmjit_keccak256(code, size);
+    uintptr_t k = (uintptr_t)code ^ (size * 0x9e3779b97f4a7c15u);
+    memo_entry *e = &t[(k >> 4 ^ k >> 12) % MODULE_MEMO_SLOTS];
+    if (e->code == code && e->size == size && (size == 0 || !memcmp(e->copy, code, size)))
+        return e->hash;
+    evmjit_bytes32 h = evmjit_keccak256(code, size);
+    if (size > e->capacity) {
+        uint8_t *copy = (uint8_t *)malloc(size);
+        if (!copy) return h; /* remember nothing; still correct */
+        free(e->copy);
+        e->copy = copy;
+        e->capacity = size;
+    }
+    if (size) memcpy(e->copy, code, size);
+    e->code = code;
+    e->size = size;
+    e->hash = h;
+    return h;
+}
+
+/* ---- the runtime ------------------------------------------------------------------------ */
+
+#ifdef EVMJIT_HAVE_LLVM
+static evmjit_runtime *module_make_runtime(module_vm *m) {
+    evmjit_runtime_desc d;
+    memset(&d, 0, sizeof d);
+    d.backend = evmjit_llvm_backend();
+    d.enabled = true;
+    d.blocking = m->blocking;
+    d.mode = m->mode == MODULE_AOT ? EVMJIT_MODE_AOT : EVMJIT_MODE_JIT;
+    if (m->opt_level >= 0) d.opt_level = (int)m->opt_level + 1; /* EVMJIT_O0 is 1 */
+    if (m->workers > 0) d.worker_threads = (int)m->workers;
+    if (m->mode == MODULE_JIT || m->mode == MODULE_AOT) d.hot_threshold = 1;
+    if (m->hot_threshold > 0) d.hot_threshold = (uint64_t)m->hot_threshold;
+    if (m->max_code_size == 0) d.max_code_size = EVMJIT_OFF;
+    else if (m->max_code_size > 0) d.max_code_size = (uint64_t)m->max_code_size;
+    evmjit_runtime *rt = NULL;
+    evmjit_error e = evmjit_runtime_create(&d, &rt);
+    if (e != EVMJIT_OK) {
+        fprintf(stderr, "evmjit: cannot create the code cache (%s); interpreting\n",
+                evmjit_error_name(e));
+        return NULL;
+    }
+    return rt;
+}
+#endif
+
+/* The runtime for a compiled mode, made once; NULL: interpret. */
+static evmjit_runtime *module_runtime(module_vm *m) {
+    evmjit_runtime *rt = atomic_load_explicit(&m->runtime, memory_order_acquire);
+    if (rt || m->mode == MODULE_INTERPRETER) return rt;
+#ifdef EVMJIT_HAVE_LLVM
+    mtx_lock(&m->lock);
+    rt = atomic_load_explicit(&m->runtime, memory_order_relaxed);
+    if (!rt && !m->runtime_failed) {
+        rt = module_make_runtime(m);
+        m->runtime_failed = rt == NULL;
+        /* publishes the fully created runtime to executes on other threads */
+        atomic_store_explicit(&m->runtime, rt, memory_order_release);
+    }
+    mtx_unlock(&m->lock);
+#endif
+    return rt;
+}
+
 static evmjit_result module_execute(evmjit_vm *vm, const evmjit_host_interface *host,
                                     evmjit_host_context *ctx, evmjit_revision rev,
                                     const evmjit_message *msg, const uint8_t *code,
                                     size_t code_size) {
-    (void)vm;
-    return evmjit_execute(NULL, host, ctx, rev, msg, code, code_size, NULL);
+    evmjit_runtime *rt = module_runtime((module_vm *)vm);
+    if (!rt) return evmjit_execute(NULL, host, ctx, rev, msg, code, code_size, NULL);
+    evmjit_bytes32 hash = module_code_hash(code, code_size);
+    return evmjit_execute(rt, host, ctx, rev, msg, code, code_size, &hash);
 }
 
 static uint32_t module_get_capabilities(evmjit_vm *vm) {
@@ -116,6 +244,23 @@ static uint32_t module_get_capabilities(evmjit_vm *vm) {
 
 static void module_destroy(evmjit_vm *vm) {
     module_vm *m = (module_vm *)vm;
+    evmjit_runtime *rt = atomic_load_explicit(&m->runtime, memory_order_acquire);
+    if (rt) {
+        const char *stats = getenv("EVMJIT_STATS");
+        if (stats && !strcmp(stats, "1")) {
+            evmjit_runtime_stats st;
+            evmjit_runtime_get_stats(rt, &st);
+            fprintf(stderr,
+                    "evmjit: hits %llu, misses %llu, dropped events %llu, compiled %llu, "
+                    "failed %llu, evictions %llu, resident %llu, JIT code %llu bytes\n",
+                    (unsigned long long)st.hits, (unsigned long long)st.misses,
+                    (unsigned long long)st.dropped_events, (unsigned long long)st.succeeded,
+                    (unsigned long long)st.failed, (unsigned long long)st.evictions,
+                    (unsigned long long)st.resident_entries, (unsigned long long)st.jit_code_bytes);
+        }
+        evmjit_runtime_destroy(rt);
+    }
+    mtx_destroy(&m->lock);
     free(m->store);
     free(m);
     evmjit_thread_cleanup();
@@ -147,7 +292,12 @@ __attribute__((visibility("default"))) evmjit_vm *evmc_create_evmjit(void) {
                     module_destroy,          module_execute, module_get_capabilities,
                     module_set_option};
     memcpy(&m->vm, &vm, sizeof vm); /* abi_version is const: initialise by copy */
-    m->mode = MODULE_INTERPRETER;
+    if (mtx_init(&m->lock, mtx_plain) != thrd_success) {
+        free(m);
+        return NULL;
+    }
+    atomic_init(&m->runtime, NULL);
+    m->mode = module_mode_available(MODULE_TIERED) ? MODULE_TIERED : MODULE_INTERPRETER;
     m->opt_level = -1;
     m->max_code_size = -1;
     module_read_environment(m);

@@ -106,6 +106,29 @@ int main(void) {
         expect("stack full", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_SUCCESS, 100000 - 2 * 1024);
     }
     {
+        /* The analysis cache keys on (code pointer, length): the same buffer rewritten with
+           other code of the same length must be analysed again. Code A jumps to a JUMPDEST
+           at 3; code B has PUSH data there, so the same jump must fail. */
+        static uint8_t buf[6];
+        const uint8_t a[6] = {0x60, 0x03, 0x56, 0x5b, 0x00, 0x00};
+        const uint8_t bcode[6] = {0x60, 0x03, 0x56, 0x61, 0x5b, 0x00};
+        mock m;
+        memset(&m, 0, sizeof m);
+        m.rev = EVMJIT_CANCUN;
+        m.execute = interp_execute;
+        m.code = buf;
+        m.code_size = sizeof buf;
+        evmjit_message msg;
+        memset(&msg, 0, sizeof msg);
+        msg.gas = 100;
+        memcpy(buf, a, sizeof buf);
+        evmjit_result r1 = interp_execute(&m, &msg);
+        memcpy(buf, bcode, sizeof buf);
+        evmjit_result r2 = interp_execute(&m, &msg);
+        CHECK(r1.status_code == EVMJIT_SUCCESS);
+        CHECK(r2.status_code == EVMJIT_BAD_JUMP_DESTINATION);
+    }
+    {
         /* output: MSTORE 0x2a at 0, RETURN 32 bytes from 0 */
         mock m;
         memset(&m, 0, sizeof m);
