@@ -382,3 +382,31 @@ static void test_publish_load(void) {
     CHECK(load_all_count(st, NULL) == 0 && sstats(st).removed == 3);
     evmjit_store_close(st);
 }
+
+/* ---- main ----------------------------------------------------------------------------------- */
+
+int main(void) {
+    mtx_init(&log_mtx, mtx_plain);
+    make_root();
+    obj_gas = build_so("gas", SRC_GAS, &obj_gas_size);
+    obj_other = build_so("other", SRC_OTHER, &obj_other_size);
+    if (!obj_gas || !obj_other) {
+        fprintf(stderr, "cannot build test shared objects with cc -shared -fPIC\n");
+        return 1;
+    }
+    void (*tests[])(void) = {
+        test_open, test_untrusted_dir, test_publish_load,
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        long failed = check_failed;
+        tests[i]();
+        if (check_failed != failed) fprintf(stderr, "test #%zu failed\n", i);
+    }
+    WAIT_UNTIL(true, 1);
+    free(obj_gas);
+    free(obj_other);
+    sh("chmod -R u+rwX '%s' && rm -rf '%s'", root, root);
+    evmjit_thread_cleanup();
+    mtx_destroy(&log_mtx);
+    return check_summary();
+}
