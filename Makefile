@@ -34,6 +34,18 @@ HOST_HDRS   := $(wildcard examples/*.h)
 TEST_SRCS   := $(filter-out tests/compile_only_b.c,$(wildcard tests/test_*.c))
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS)) $(BUILD)/tests/compile_only
 
+# ---- LLVM backend: its flags apply only to evmjit_llvm.c and what links it -----------------
+ifeq ($(HAVE_LLVM),1)
+LLVM_CFLAGS := $(patsubst -I%,-isystem %,$(filter -I%,$(shell $(LLVM_CONFIG) --cflags)))
+LLVM_LDLIBS := $(shell $(LLVM_CONFIG) --ldflags) $(shell $(LLVM_CONFIG) --libs)
+$(BUILD)/evmjit_llvm.o: evmjit_llvm.c $(HEADER) | $(BUILD)
+	$(CC) $(ALLCFLAGS) $(LLVM_CFLAGS) -c -o $@ evmjit_llvm.c
+$(BUILD)/tests/test_llvm: tests/test_llvm.c tests/check.h $(BUILD)/evmjit_llvm.o $(HEADER) | $(BUILD)/tests
+	$(CC) $(ALLCFLAGS) -o $@ $< $(BUILD)/evmjit_llvm.o $(LLVM_LDLIBS) $(LDLIBS_CORE)
+else
+TESTS := $(filter-out $(BUILD)/tests/test_llvm,$(TESTS)) # llvm-status says why
+endif
+
 .PHONY: all tests test clean llvm-status demo
 all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache llvm-status
 tests: $(TESTS)

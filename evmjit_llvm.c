@@ -1,0 +1,1786 @@
+/* evmjit_llvm.c - the LLVM backend: EVM bytecode to a native evmjit_fn, JIT and AOT.
+
+   The only translation unit that includes the llvm-c headers. It hands the runtime one table of
+   function pointers (evmjit_llvm_backend()) and nothing else. LLVM 17 or newer (opaque
+   pointers); the LLVM-C API only.
+
+   PIPELINE
+   ========
+
+     code bytes
+        |
+        v
+     el_analyze     decode (PUSH data past the end reads as zeros), JUMPDEST map (never in
+        |           PUSH data), basic blocks, dead code after terminators, static jump
+        |           targets (constants tracked through PUSH/DUP/SWAP/POP), reachability,
+        |           budget check (reject with a reason -> the interpreter runs the code)
+        v
+     el_gen         one LLVM function `i32 fn(ptr frame)`, words are i256:
+        |             - the EVM stack is frame->stack (grows down); inside a block its
+        |               values live in SSA ("virtual stack") and are written back at the
+        |               block's end only where they changed
+        |             - sections: one gas check and one stack-bounds check each; a
+        |               section ends after any instruction with dynamic gas or an effect
+        |               (builtin call, GAS), so a batched check fails exactly where the
+        |               interpreter would (a cold path finds the first failing check)
+        |             - arithmetic, comparisons, bitwise ops, shifts, BYTE, SIGNEXTEND,
+        |               CLZ, MLOAD/MSTORE fast paths, CALLDATALOAD inline; division-class
+        |               ops, EXP, memory growth and the host through frame->builtins
+        |             - dynamic jumps: one switch over the valid JUMPDESTs
+        v
+     verify (debug builds) -> LLVMRunPasses("default<On>") -> TargetMachine -> object file
+        |
+        +--> JIT: the object goes into one process-wide ORC LLJIT under its own
+        |         ResourceTracker; the symbol is looked up; freeing removes the tracker.
+        |         Code bytes = object size.
+        |
+        +--> AOT: the object is written to a private temp directory and linked with
+                  `cc -shared -nostartfiles`; the shared object's bytes are returned with
+                  the exported symbol (code hash, revision, ABI version) and the target
+                  triple, CPU and features it was compiled for.
+
+   Ownership (LLVM-C): one LLVMContext per compilation (created and disposed by the worker
+   that compiles), one TargetMachine per compiler object (per worker), every error message
+   and LLVMErrorRef disposed or consumed. Compiled code reaches the runtime only through
+   pointers in the frame (frame->builtins, frame->msg, ...), so an AOT object has no
+   undefined symbols beyond libc (memcpy/memset).
+
+   Internal names in this file start with el_ (evmjit llvm). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <llvm/Config/llvm-config.h>
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Error.h>
+#include <llvm-c/LLJIT.h>
+#include <llvm-c/Orc.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "evmjit_cache.h"
+
+#if LLVM_VERSION_MAJOR < 17
+#error "evmjit_llvm.c needs LLVM 17 or newer (opaque pointers)"
+#endif
+
+/* The evmjit ABI version compiled code is built against: the evmjit_frame layout, the
+   builtin indices and their signature. It is part of every AOT symbol name. */
+#ifndef EVMJIT_ABI_VERSION
+#define EVMJIT_ABI_VERSION 1
+#endif
+
+/* ---- Budgets (see el_check_budget) ---------------------------------------------------------
+   Compile time is roughly linear in the reachable instructions plus the LLVM blocks we make
+   (one per section and jump target) plus the cases of the dynamic-jump switch. The limits
+   below keep the worst 24 KiB inputs (every byte a JUMPDEST, PUSH/JUMP pairs, EXP chains)
+   near or under one second at the default level; larger inputs are rejected with a reason
+   and the interpreter runs them. Above EVMJIT_LLVM_BIG_SECTIONS sections the optimisation
+   level drops to 1, which is what keeps the adversarial cases inside the budget. */
+#ifndef EVMJIT_LLVM_MAX_CODE
+#define EVMJIT_LLVM_MAX_CODE 49152 /* EIP-3860 initcode limit */
+#endif
+#ifndef EVMJIT_LLVM_MAX_SECTIONS
+#define EVMJIT_LLVM_MAX_SECTIONS 6000 /* gas/stack check points */
+#endif
+#ifndef EVMJIT_LLVM_MAX_CALLS
+#define EVMJIT_LLVM_MAX_CALLS 4000 /* runtime (builtin) call sites */
+#endif
+#ifndef EVMJIT_LLVM_MAX_TARGETS
+#define EVMJIT_LLVM_MAX_TARGETS 4096 /* JUMPDESTs in the dynamic-jump switch */
+#endif
+#ifndef EVMJIT_LLVM_BIG_SECTIONS
+#define EVMJIT_LLVM_BIG_SECTIONS 1500
+#endif
+#ifndef EVMJIT_LLVM_BIG_TARGETS
+#define EVMJIT_LLVM_BIG_TARGETS 1500
+#endif
+#ifndef EVMJIT_LLVM_DEFAULT_OPT
+#define EVMJIT_LLVM_DEFAULT_OPT 2
+#endif
+
+/* ============================================================================================
+   The backend table (tentative: mirrors the cache runtime's backend interface until that is
+   declared in evmjit_cache.h; then this becomes that type)
+   ========================================================================================== */
+
+typedef struct evmjit_llvm_timings {
+    uint64_t analysis_ns, ir_ns, opt_ns, codegen_ns, link_ns;
+} evmjit_llvm_timings;
+
+/* An AOT artifact: a shared object in memory exporting `symbol` (an evmjit_fn). */
+typedef struct evmjit_llvm_aot {
+    uint8_t *bytes;
+    size_t size;
+    char symbol[128];
+    char *triple, *cpu, *features; /* the target it runs on (owned; free_aot frees) */
+} evmjit_llvm_aot;
+
+typedef struct evmjit_llvm_backend {
+    const char *name;    /* "llvm" */
+    const char *version; /* LLVM version string */
+    int abi_version;     /* EVMJIT_ABI_VERSION */
+    /* A compiler for one worker thread (opt_level 0..3, negative: default). NULL on failure
+       with the reason in err. Used by one thread at a time. */
+    void *(*create)(int opt_level, char *err, size_t err_size);
+    void (*destroy)(void *compiler);
+    /* Compile for the JIT: *fn is callable until free_code(*program). */
+    evmjit_error (*compile_jit)(void *compiler, const uint8_t *code, size_t code_size,
+                                evmjit_revision rev, const evmjit_bytes32 *code_hash,
+                                evmjit_fn *fn, void **program, evmjit_llvm_timings *timings,
+                                char *err, size_t err_size);
+    void (*free_code)(void *program);
+    size_t (*code_bytes)(const void *program);
+    /* Compile to a shared object in memory (see evmjit_llvm_aot). */
+    evmjit_error (*compile_aot)(void *compiler, const uint8_t *code, size_t code_size,
+                                evmjit_revision rev, const evmjit_bytes32 *code_hash,
+                                evmjit_llvm_aot *out, evmjit_llvm_timings *timings, char *err,
+                                size_t err_size);
+    void (*free_aot)(evmjit_llvm_aot *aot);
+} evmjit_llvm_backend;
+
+const evmjit_llvm_backend *evmjit_llvm_backend_table(void);
+
+/* ============================================================================================
+   Small helpers
+   ========================================================================================== */
+
+static void el_err(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void el_err(char *err, size_t n, const char *fmt, ...) {
+    if (!err || !n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, n, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t el_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copies an LLVM error's message into err and consumes the error. */
+static void el_take_error(LLVMErrorRef e, const char *what, char *err, size_t n) {
+    char *m = LLVMGetErrorMessage(e); /* consumes e */
+    el_err(err, n, "%s: %s", what, m ? m : "?");
+    LLVMDisposeErrorMessage(m);
+}
+
+/* ============================================================================================
+   1. Analysis
+   ========================================================================================== */
+
+typedef struct el_inst {
+    uint32_t pc;
+    uint8_t op;
+    uint8_t defined; /* op exists in this revision */
+    int8_t inputs, growth;
+    int32_t gas;  /* static gas */
+    uint32_t imm; /* PUSH1..32: index into imms */
+} el_inst;
+
+enum { EL_END_FALL, EL_END_JUMP, EL_END_JUMPI, EL_END_EXIT };
+
+typedef struct el_block {
+    uint32_t first, end; /* instruction range [first, end) */
+    int32_t fall;        /* fallthrough block; -1: falls off the end of the code (STOP) */
+    int32_t target;      /* JUMP/JUMPI: static target block, -1 dynamic, -2 invalid */
+    uint8_t kind;        /* EL_END_* */
+    uint8_t reachable;
+    uint8_t jumpdest; /* starts with a JUMPDEST */
+    LLVMBasicBlockRef bb;
+} el_block;
+
+typedef struct el_analysis {
+    const uint8_t *code;
+    size_t code_size;
+    evmjit_revision rev;
+    el_inst *insts;
+    uint32_t n_insts;
+    evmjit_word *imms;
+    uint32_t n_imms;
+    uint8_t *is_jumpdest; /* per byte: 1 at a JUMPDEST instruction */
+    el_block *blocks;
+    uint32_t n_blocks;
+    bool has_dynamic; /* some reachable jump has a target only known at run time */
+    uint32_t reach_blocks, reach_insts, reach_jumpdests, sections, calls;
+} el_analysis;
+
+static void el_analysis_free(el_analysis *a) {
+    free(a->insts);
+    free(a->imms);
+    free(a->is_jumpdest);
+    free(a->blocks);
+    memset(a, 0, sizeof *a);
+}
+
+static bool el_is_terminator(uint8_t op) {
+    return op == 0x00 || op == 0x56 || op == 0xf3 || op == 0xfd || op == 0xfe || op == 0xff;
+}
+
+/* Instructions after which a section must end: those whose builtin changes gas or has an
+   effect others can see (storage, logs, calls, memory growth), and GAS, which reads the
+   exact counter. The pure arithmetic builtins (DIV..MULMOD) do not end a section. */
+static bool el_ends_section(uint8_t op) {
+    switch (op) {
+    case 0x04: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09:
+        return false;
+    case 0x0a: case 0x20: case 0x31: case 0x32: case 0x37: case 0x39: case 0x3a: case 0x3b:
+    case 0x3c: case 0x3e: case 0x3f: case 0x40: case 0x41: case 0x42: case 0x43: case 0x44:
+    case 0x45: case 0x46: case 0x47: case 0x48: case 0x49: case 0x4a: case 0x51: case 0x52:
+    case 0x53: case 0x54: case 0x55: case 0x5a: case 0x5c: case 0x5d: case 0x5e: case 0xa0:
+    case 0xa1: case 0xa2: case 0xa3: case 0xa4: case 0xf0: case 0xf1: case 0xf2: case 0xf4:
+    case 0xf5: case 0xfa:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Abstract value for static jump resolution: a constant that fits 32 bits, a constant that
+   does not (an invalid destination), or unknown. */
+typedef struct el_av {
+    uint8_t kind; /* 0 unknown, 1 small constant, 2 big constant */
+    uint32_t v;
+} el_av;
+#define EL_AV_CAP 1100
+
+static int32_t el_block_of_pc(const el_analysis *a, uint32_t pc) {
+    uint32_t lo = 0, hi = a->n_blocks;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        const el_block *b = &a->blocks[mid];
+        uint32_t p = b->first == b->end ? UINT32_MAX : a->insts[b->first].pc; /* empty: last */
+        if (p == pc) return (int32_t)mid;
+        if (p < pc) lo = mid + 1;
+        else hi = mid;
+    }
+    return -1;
+}
+
+/* Static jump target of block b from abstract constants tracked through its instructions.
+   Returns a block index, -1 (dynamic) or -2 (always an invalid destination). O(block). */
+static int32_t el_static_target(const el_analysis *a, const el_block *b, el_av *av) {
+    int top = 0;
+    for (uint32_t i = b->first; i + 1 < b->end; i++) {
+        const el_inst *in = &a->insts[i];
+        uint8_t op = in->op;
+        if (op >= 0x5f && op <= 0x7f) {
+            el_av v = {1, 0};
+            if (op != 0x5f) {
+                const evmjit_word *w = &a->imms[in->imm];
+                v.kind = (w->w[0] >> 32 | w->w[1] | w->w[2] | w->w[3]) ? 2 : 1;
+                v.v = (uint32_t)w->w[0];
+            }
+            if (top == EL_AV_CAP) return -1;
+            av[top++] = v;
+        } else if (op >= 0x80 && op <= 0x8f) {
+            int n = op - 0x7f;
+            el_av v = {0, 0};
+            if (n <= top) v = av[top - n];
+            if (top == EL_AV_CAP) return -1;
+            av[top++] = v;
+        } else if (op >= 0x90 && op <= 0x9f) {
+            int n = op - 0x8f;
+            if (n < top) {
+                el_av t = av[top - 1];
+                av[top - 1] = av[top - 1 - n];
+                av[top - 1 - n] = t;
+            } else if (top > 0) {
+                av[top - 1].kind = 0; /* swapped with an item from below the block */
+            }
+        } else {
+            int pops = in->inputs, pushes = in->inputs + in->growth;
+            top = pops > top ? 0 : top - pops;
+            for (int k = 0; k < pushes; k++) {
+                if (top == EL_AV_CAP) return -1;
+                av[top].kind = 0;
+                av[top++].v = 0;
+            }
+        }
+    }
+    if (top == 0 || av[top - 1].kind == 0) return -1;
+    if (av[top - 1].kind == 2) return -2;
+    uint32_t dest = av[top - 1].v;
+    if (dest >= a->code_size || !a->is_jumpdest[dest]) return -2;
+    int32_t t = el_block_of_pc(a, dest);
+    return t >= 0 ? t : -2;
+}
+
+/* Decodes the code, builds blocks, resolves static jumps and marks reachable blocks.
+   O(code size); allocates O(code size). */
+static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, evmjit_revision rev,
+                               char *err, size_t err_size) {
+    memset(a, 0, sizeof *a);
+    a->code = code;
+    a->code_size = n;
+    a->rev = rev;
+    a->insts = (el_inst *)malloc((n + 1) * sizeof *a->insts);
+    a->imms = (evmjit_word *)malloc((n / 2 + 1) * sizeof *a->imms);
+    a->is_jumpdest = (uint8_t *)calloc(n + 1, 1);
+    a->blocks = (el_block *)malloc((n + 2) * sizeof *a->blocks);
+    el_av *av = (el_av *)malloc(EL_AV_CAP * sizeof *av);
+    if (!a->insts || !a->imms || !a->is_jumpdest || !a->blocks || !av) {
+        free(av);
+        el_analysis_free(a);
+        el_err(err, err_size, "out of memory in analysis");
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+
+    /* decode */
+    for (size_t pc = 0; pc < n;) {
+        uint8_t op = code[pc];
+        el_inst *in = &a->insts[a->n_insts++];
+        int gas = 0, inputs = 0, growth = 0;
+        in->pc = (uint32_t)pc;
+        in->op = op;
+        in->defined = evmjit_op_info(rev, op, &gas, &inputs, &growth);
+        in->gas = gas;
+        in->inputs = (int8_t)inputs;
+        in->growth = (int8_t)growth;
+        in->imm = 0;
+        size_t len = 1;
+        if (op >= 0x60 && op <= 0x7f) {
+            size_t k = (size_t)(op - 0x5f);
+            evmjit_word w = {{0, 0, 0, 0}};
+            for (size_t i = 0; i < k; i++) { /* big-endian; bytes past the end are zero */
+                uint8_t byte = pc + 1 + i < n ? code[pc + 1 + i] : 0;
+                size_t bit = 8 * (k - 1 - i);
+                w.w[bit / 64] |= (uint64_t)byte << (bit % 64);
+            }
+            in->imm = a->n_imms;
+            a->imms[a->n_imms++] = w;
+            len += k;
+        } else if (op == 0x5b) {
+            a->is_jumpdest[pc] = 1;
+        }
+        pc += len;
+    }
+
+    /* blocks: start at 0, at each JUMPDEST and after each JUMPI; instructions after a
+       terminator up to the next JUMPDEST are dead and belong to no block */
+    bool open = true, dead = false;
+    el_block *cur = &a->blocks[a->n_blocks++];
+    memset(cur, 0, sizeof *cur);
+    cur->fall = -1;
+    cur->target = -1;
+    cur->jumpdest = a->n_insts > 0 && a->insts[0].op == 0x5b;
+    for (uint32_t i = 0; i < a->n_insts; i++) {
+        const el_inst *in = &a->insts[i];
+        if (in->op == 0x5b && (dead || (open && cur->end > cur->first))) {
+            if (open && !dead) {
+                cur->kind = EL_END_FALL;
+                cur->fall = (int32_t)a->n_blocks;
+            }
+            cur = &a->blocks[a->n_blocks++];
+            memset(cur, 0, sizeof *cur);
+            cur->first = cur->end = i;
+            cur->fall = -1;
+            cur->target = -1;
+            cur->jumpdest = 1;
+            open = true;
+            dead = false;
+        }
+        if (dead) continue;
+        if (cur->end == cur->first) {
+            cur->first = cur->end = i;
+            cur->jumpdest = in->op == 0x5b;
+        }
+        cur->end = i + 1;
+        if (!in->defined || el_is_terminator(in->op)) {
+            cur->kind = in->op == 0x56 && in->defined ? EL_END_JUMP : EL_END_EXIT;
+            dead = true;
+            open = false;
+        } else if (in->op == 0x57) {
+            cur->kind = EL_END_JUMPI;
+            cur->fall = (int32_t)a->n_blocks;
+            cur = &a->blocks[a->n_blocks++];
+            memset(cur, 0, sizeof *cur);
+            cur->first = cur->end = i + 1;
+            cur->fall = -1;
+            cur->target = -1;
+            open = true;
+        }
+    }
+    if (open && !dead) {
+        cur->kind = EL_END_FALL;
+        cur->fall = -1;
+    }
+
+    /* static targets */
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
+        el_block *b = &a->blocks[bi];
+        if (b->kind == EL_END_JUMP || b->kind == EL_END_JUMPI) b->target = el_static_target(a, b, av);
+    }
+    free(av);
+
+    /* reachability: a worklist from block 0; a reachable dynamic jump makes every JUMPDEST
+       block reachable. Each block is pushed at most once: O(blocks). */
+    uint32_t *work = (uint32_t *)malloc((a->n_blocks + 1) * sizeof *work);
+    if (!work) {
+        el_analysis_free(a);
+        el_err(err, err_size, "out of memory in analysis");
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    uint32_t nw = 0;
+    a->blocks[0].reachable = 1;
+    work[nw++] = 0;
+    while (nw) {
+        el_block *b = &a->blocks[work[--nw]];
+        int32_t next[2] = {-1, -1};
+        if (b->kind == EL_END_FALL || b->kind == EL_END_JUMPI) next[0] = b->fall;
+        if (b->kind == EL_END_JUMP || b->kind == EL_END_JUMPI) {
+            if (b->target >= 0) next[1] = b->target;
+            else if (b->target == -1 && !a->has_dynamic) {
+                a->has_dynamic = true;
+                for (uint32_t k = 0; k < a->n_blocks; k++)
+                    if (a->blocks[k].jumpdest && !a->blocks[k].reachable) {
+                        a->blocks[k].reachable = 1;
+                        work[nw++] = k;
+                    }
+            }
+        }
+        for (int k = 0; k < 2; k++)
+            if (next[k] >= 0 && !a->blocks[next[k]].reachable) {
+                a->blocks[next[k]].reachable = 1;
+                work[nw++] = (uint32_t)next[k];
+            }
+    }
+    free(work);
+
+    /* a JUMPDEST that no reachable jump can land on is an ordinary 1-gas instruction: its
+       block joins the one falling into it (fewer blocks and checks; a long run of unused
+       JUMPDESTs becomes one section). O(blocks). */
+    uint8_t *target = (uint8_t *)calloc(a->n_blocks + 1, 1);
+    if (!target) {
+        el_analysis_free(a);
+        el_err(err, err_size, "out of memory in analysis");
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
+        const el_block *b = &a->blocks[bi];
+        if (b->reachable && (b->kind == EL_END_JUMP || b->kind == EL_END_JUMPI) && b->target >= 0) target[b->target] = 1;
+        if (b->reachable && b->jumpdest && a->has_dynamic) target[bi] = 1;
+    }
+    for (uint32_t bi = 0, into = 0; bi < a->n_blocks; bi++) {
+        el_block *b = &a->blocks[bi], *prev = &a->blocks[into];
+        if (bi > 0 && b->jumpdest && !target[bi] && prev->reachable && prev->kind == EL_END_FALL &&
+            prev->fall == (int32_t)bi && prev->end == b->first) {
+            prev->end = b->end;
+            prev->kind = b->kind;
+            prev->fall = b->fall;
+            prev->target = b->target;
+            b->reachable = 0;
+            continue;
+        }
+        into = bi;
+    }
+    free(target);
+
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
+        const el_block *b = &a->blocks[bi];
+        if (!b->reachable) continue;
+        a->reach_blocks++;
+        a->reach_insts += b->end - b->first;
+        if (b->jumpdest) a->reach_jumpdests++;
+        a->sections++;
+        for (uint32_t i = b->first; i < b->end; i++) {
+            uint8_t op = a->insts[i].op;
+            if (el_ends_section(op)) a->sections++;
+            if (el_ends_section(op) || (op >= 0x04 && op <= 0x09) || op == 0xf3 || op == 0xfd || op == 0xff)
+                a->calls++;
+        }
+    }
+    return EVMJIT_OK;
+}
+
+/* The compile budget: bounds LLVM's time and memory on hostile code. */
+static evmjit_error el_check_budget(const el_analysis *a, char *err, size_t err_size) {
+    if (a->sections > EVMJIT_LLVM_MAX_SECTIONS) {
+        el_err(err, err_size,
+               "over the compile budget: %u sections (limit %u, EVMJIT_LLVM_MAX_SECTIONS); "
+               "interpret instead",
+               a->sections, (unsigned)EVMJIT_LLVM_MAX_SECTIONS);
+        return EVMJIT_ERR_INELIGIBLE;
+    }
+    if (a->calls > EVMJIT_LLVM_MAX_CALLS) {
+        el_err(err, err_size,
+               "over the compile budget: %u runtime calls (limit %u, EVMJIT_LLVM_MAX_CALLS); "
+               "interpret instead",
+               a->calls, (unsigned)EVMJIT_LLVM_MAX_CALLS);
+        return EVMJIT_ERR_INELIGIBLE;
+    }
+    if (a->has_dynamic && a->reach_jumpdests > EVMJIT_LLVM_MAX_TARGETS) {
+        el_err(err, err_size,
+               "over the compile budget: %u JUMPDESTs reachable by dynamic jumps (limit %u, "
+               "EVMJIT_LLVM_MAX_TARGETS); interpret instead",
+               a->reach_jumpdests, (unsigned)EVMJIT_LLVM_MAX_TARGETS);
+        return EVMJIT_ERR_INELIGIBLE;
+    }
+    return EVMJIT_OK;
+}
+
+/* ============================================================================================
+   2. IR generation
+   ========================================================================================== */
+
+/* A value on the virtual stack. `origin` != EL_NO_ORIGIN: the value equals the in-memory
+   stack item at that index below the block's entry top (it was loaded from there and the
+   block never writes the stack before its exit), so writing it back to the same place is
+   unnecessary. Indices may be negative (above the entry top), hence the sentinel. */
+#define EL_NO_ORIGIN INT32_MIN
+typedef struct el_sv {
+    LLVMValueRef v;
+    int32_t origin;
+} el_sv;
+
+typedef struct el_cg {
+    const el_analysis *a;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef i1, i8, i32, i64, i160, i256, ptr, fn_ty, builtin_ty;
+    LLVMValueRef fn, frame;
+    LLVMValueRef len_var, gas_var, jt_var, args, cbuf;
+    LLVMValueRef stack_end, msg, builtins;
+    LLVMValueRef bswap256, bswap160, ctlz256, memcpy_fn, memset_fn;
+    LLVMTypeRef bswap256_ty, bswap160_ty, ctlz256_ty, memcpy_ty, memset_ty;
+    LLVMBasicBlockRef oog_bb, badjump_bb, dispatch_bb;
+    LLVMValueRef classify;  /* i32 classify(i64 base, i64 gas, i32 first): see el_classifier */
+    LLVMTypeRef classify_ty;
+    int64_t *events;        /* its table: (kind, threshold) pairs, one run per section */
+    size_t n_events, cap_events;
+    LLVMValueRef weights_likely; /* !prof branch_weights metadata: first successor hot */
+    unsigned prof_kind;
+    /* the current block */
+    LLVMValueRef base, entry_top;
+    el_sv *vs;
+    int vs_count, vs_cap;
+    int popped; /* in-memory items below the entry top consumed by this block */
+    int known_min, known_max; /* proven bounds of `base` */
+    bool terminated;
+    bool failed;
+    char *err;
+    size_t err_size;
+} el_cg;
+
+static LLVMValueRef el_c64(el_cg *g, int64_t v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+static LLVMValueRef el_c32(el_cg *g, int v) { return LLVMConstInt(g->i32, (unsigned long long)(long long)v, 1); }
+static LLVMValueRef el_cw(el_cg *g, uint64_t v) { return LLVMConstInt(g->i256, v, 0); }
+static LLVMValueRef el_cword(el_cg *g, const evmjit_word *w) {
+    return LLVMConstIntOfArbitraryPrecision(g->i256, 4, w->w);
+}
+
+static LLVMValueRef el_load(el_cg *g, LLVMTypeRef ty, LLVMValueRef p, unsigned align) {
+    LLVMValueRef v = LLVMBuildLoad2(g->b, ty, p, "");
+    LLVMSetAlignment(v, align);
+    return v;
+}
+static void el_store(el_cg *g, LLVMValueRef v, LLVMValueRef p, unsigned align) {
+    LLVMValueRef s = LLVMBuildStore(g->b, v, p);
+    LLVMSetAlignment(s, align);
+}
+/* Pointer to the byte at `off` from `base` (a struct field). */
+static LLVMValueRef el_field(el_cg *g, LLVMValueRef base, size_t off) {
+    LLVMValueRef idx = el_c64(g, (int64_t)off);
+    return LLVMBuildInBoundsGEP2(g->b, g->i8, base, &idx, 1, "");
+}
+static LLVMValueRef el_word_at(el_cg *g, LLVMValueRef base, int64_t idx) {
+    LLVMValueRef i = el_c64(g, idx);
+    return LLVMBuildGEP2(g->b, g->i256, base, &i, 1, "");
+}
+static LLVMValueRef el_frame_load(el_cg *g, LLVMTypeRef ty, size_t off) {
+    return el_load(g, ty, el_field(g, g->frame, off), 8);
+}
+
+static LLVMBasicBlockRef el_new_bb(el_cg *g) { return LLVMAppendBasicBlockInContext(g->ctx, g->fn, ""); }
+
+/* A conditional branch whose first successor is the expected one. */
+static void el_br_likely(el_cg *g, LLVMValueRef cond, LLVMBasicBlockRef hot, LLVMBasicBlockRef cold) {
+    LLVMValueRef br = LLVMBuildCondBr(g->b, cond, hot, cold);
+    LLVMSetMetadata(br, g->prof_kind, g->weights_likely);
+}
+
+static LLVMValueRef el_call1(el_cg *g, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef x) {
+    return LLVMBuildCall2(g->b, ty, fn, &x, 1, "");
+}
+static LLVMValueRef el_bswap(el_cg *g, LLVMValueRef x) {
+    return el_call1(g, g->bswap256_ty, g->bswap256, x);
+}
+
+/* ---- the virtual stack ---- */
+
+static bool el_vs_reserve(el_cg *g, int n) {
+    if (n <= g->vs_cap) return true;
+    int cap = g->vs_cap ? g->vs_cap * 2 : 64;
+    while (cap < n) cap *= 2;
+    el_sv *p = (el_sv *)realloc(g->vs, (size_t)cap * sizeof *p);
+    if (!p) {
+        g->failed = true;
+        el_err(g->err, g->err_size, "out of memory in code generation");
+        return false;
+    }
+    g->vs = p;
+    g->vs_cap = cap;
+    return true;
+}
+
+/* Make sure the top n items are on the virtual stack, loading the missing ones from the
+   in-memory stack. The section check before the instruction guarantees they exist. */
+static void el_ensure(el_cg *g, int n) {
+    if (g->vs_count >= n) return;
+    int missing = n - g->vs_count;
+    if (!el_vs_reserve(g, n)) return;
+    memmove(g->vs + missing, g->vs, (size_t)g->vs_count * sizeof *g->vs);
+    for (int k = 0; k < missing; k++) {
+        /* vs[missing-1-k] is the k-th item below what is already there */
+        int idx = g->popped + k;
+        LLVMValueRef v = el_load(g, g->i256, el_word_at(g, g->entry_top, idx), 8);
+        g->vs[missing - 1 - k].v = v;
+        g->vs[missing - 1 - k].origin = idx;
+    }
+    g->popped += missing;
+    g->vs_count = n;
+}
+static LLVMValueRef el_pop(el_cg *g) {
+    el_ensure(g, 1);
+    if (g->failed) return LLVMGetUndef(g->i256);
+    return g->vs[--g->vs_count].v;
+}
+static void el_push(el_cg *g, LLVMValueRef v) {
+    if (!el_vs_reserve(g, g->vs_count + 1)) return;
+    g->vs[g->vs_count].v = v;
+    g->vs[g->vs_count].origin = EL_NO_ORIGIN;
+    g->vs_count++;
+}
+
+/* Write the virtual stack back to memory and set the stack length: a block's exit. */
+static void el_flush(el_cg *g) {
+    for (int j = 0; j < g->vs_count; j++) {
+        int pos = g->popped - j - 1; /* index below the entry top */
+        if (g->vs[j].origin == pos) continue;
+        el_store(g, g->vs[j].v, el_word_at(g, g->entry_top, pos), 8);
+    }
+    LLVMValueRef len = LLVMBuildAdd(g->b, g->base, el_c64(g, g->vs_count - g->popped), "");
+    LLVMBuildStore(g->b, len, g->len_var);
+}
+
+/* ---- exits ---- */
+
+static LLVMBasicBlockRef el_ret_block(el_cg *g, LLVMBasicBlockRef *slot, evmjit_status_code st) {
+    if (!*slot) {
+        LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->b);
+        *slot = el_new_bb(g);
+        LLVMPositionBuilderAtEnd(g->b, *slot);
+        LLVMBuildRet(g->b, el_c32(g, st));
+        LLVMPositionBuilderAtEnd(g->b, saved);
+    }
+    return *slot;
+}
+static LLVMBasicBlockRef el_oog(el_cg *g) { return el_ret_block(g, &g->oog_bb, EVMJIT_OUT_OF_GAS); }
+
+/* SUCCESS with the exact gas left in the frame (STOP, the end of the code). */
+static void el_exit_success(el_cg *g) {
+    LLVMValueRef gas = LLVMBuildLoad2(g->b, g->i64, g->gas_var, "");
+    el_store(g, gas, el_field(g, g->frame, offsetof(evmjit_frame, gas)), 8);
+    LLVMBuildRet(g->b, el_c32(g, EVMJIT_SUCCESS));
+    g->terminated = true;
+}
+
+/* ---- builtins ---- */
+
+/* Calls builtin `id` with the n operands in ops[] (args[0] = ops[0] = the top). `sync`: the
+   builtin reads or writes gas, so the counter goes to the frame before and comes back after.
+   A non-SUCCESS status leaves the function with that status. Returns the result word
+   (args[n-1], or args[0] for n == 0) when `out`. */
+static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, const LLVMValueRef *ops,
+                               bool out, bool sync) {
+    for (int k = 0; k < n; k++) el_store(g, ops[k], el_word_at(g, g->args, k), 8);
+    LLVMValueRef gas_ptr = NULL;
+    if (sync) {
+        gas_ptr = el_field(g, g->frame, offsetof(evmjit_frame, gas));
+        el_store(g, LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), gas_ptr, 8);
+    }
+    LLVMValueRef fp = el_load(g, g->ptr,
+                              el_field(g, g->builtins,
+                                       offsetof(evmjit_builtins, fn) + (size_t)id * sizeof(evmjit_builtin_fn)),
+                              8);
+    LLVMValueRef argv[3] = {g->frame, g->args, el_c32(g, imm)};
+    LLVMValueRef st = LLVMBuildCall2(g->b, g->builtin_ty, fp, argv, 3, "");
+    if (sync) LLVMBuildStore(g->b, el_load(g, g->i64, gas_ptr, 8), g->gas_var);
+    /* a failing builtin ends the frame with its status (its own small block: one shared
+       block with a phi over thousands of call sites makes LLVM's CFG passes quadratic) */
+    LLVMBasicBlockRef cont = el_new_bb(g), fail = el_new_bb(g);
+    el_br_likely(g, LLVMBuildICmp(g->b, LLVMIntEQ, st, el_c32(g, 0), ""), cont, fail);
+    LLVMPositionBuilderAtEnd(g->b, fail);
+    LLVMBuildRet(g->b, st);
+    LLVMPositionBuilderAtEnd(g->b, cont);
+    if (!out) return NULL;
+    return el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8);
+}
+
+/* Pops n operands, calls the builtin, pushes its result if it has one. */
+static void el_builtin_op(el_cg *g, evmjit_builtin_id id, int imm, int n, bool out, bool sync) {
+    LLVMValueRef ops[8];
+    el_ensure(g, n);
+    for (int k = 0; k < n; k++) ops[k] = el_pop(g);
+    if (g->failed) return;
+    LLVMValueRef r = el_builtin(g, id, imm, n, ops, out, sync);
+    if (out) el_push(g, r);
+}
+
+/* ---- sections: one gas check and one stack check for a run of instructions ---- */
+
+/* Appends one (kind, threshold) event to the classifier table. */
+enum { EL_EV_END, EL_EV_GAS, EL_EV_UNDER, EL_EV_OVER };
+static void el_event(el_cg *g, int64_t kind, int64_t threshold) {
+    if (g->n_events + 2 > g->cap_events) {
+        size_t cap = g->cap_events ? g->cap_events * 2 : 256;
+        int64_t *p = (int64_t *)realloc(g->events, cap * sizeof *p);
+        if (!p) {
+            g->failed = true;
+            el_err(g->err, g->err_size, "out of memory in code generation");
+            return;
+        }
+        g->events = p;
+        g->cap_events = cap;
+    }
+    g->events[g->n_events++] = kind;
+    g->events[g->n_events++] = threshold;
+}
+
+/* Checks gas and stack bounds for instructions [from, to) of the current block at once.
+   If the fast check fails, the cold path asks the classifier, which replays the
+   interpreter's per-instruction order (underflow, overflow, then gas) from a table, so the
+   status is the one the interpreter returns. Sections never contain an effect before their
+   last instruction, so failing at the start is the same as failing where the interpreter
+   does. Cost: O(to - from) compile time; at run time one compare and branch (plus one or
+   two for the stack when it is not already proven by an earlier section of the block). */
+static void el_section(el_cg *g, uint32_t from, uint32_t to) {
+    const el_inst *insts = g->a->insts;
+    int d0 = g->vs_count - g->popped, d = d0;
+    int need = INT_MIN, lim = INT_MAX;
+    int64_t gas = 0;
+    for (uint32_t i = from; i < to; i++) {
+        const el_inst *in = &insts[i];
+        if (in->inputs - d > need) need = in->inputs - d;
+        if (in->growth > 0 && EVMJIT_STACK_LIMIT - in->growth - d < lim)
+            lim = EVMJIT_STACK_LIMIT - in->growth - d;
+        gas += in->gas;
+        d += in->growth;
+    }
+    bool chk_need = need > g->known_min, chk_lim = lim < g->known_max;
+    if (!chk_need && !chk_lim && gas == 0) return;
+    LLVMValueRef gv = LLVMBuildLoad2(g->b, g->i64, g->gas_var, "");
+    LLVMValueRef ok = NULL;
+    if (chk_need) ok = LLVMBuildICmp(g->b, LLVMIntSGE, g->base, el_c64(g, need), "");
+    if (chk_lim) {
+        LLVMValueRef c = LLVMBuildICmp(g->b, LLVMIntSLE, g->base, el_c64(g, lim), "");
+        ok = ok ? LLVMBuildAnd(g->b, ok, c, "") : c;
+    }
+    if (gas) {
+        LLVMValueRef c = LLVMBuildICmp(g->b, LLVMIntSGE, gv, el_c64(g, gas), "");
+        ok = ok ? LLVMBuildAnd(g->b, ok, c, "") : c;
+    }
+    LLVMBasicBlockRef cont = el_new_bb(g);
+    LLVMBasicBlockRef slow = chk_need || chk_lim ? el_new_bb(g) : el_oog(g);
+    el_br_likely(g, ok, cont, slow);
+    if (chk_need || chk_lim) {
+        /* the events that can fail first, in the interpreter's order */
+        size_t first = g->n_events / 2;
+        int cur_need = g->known_min, cur_lim = g->known_max;
+        int64_t before = 0, checked = 0;
+        d = d0;
+        for (uint32_t i = from; i < to && !g->failed; i++) {
+            const el_inst *in = &insts[i];
+            int nk = in->inputs - d;
+            if (nk > cur_need) {
+                if (before > checked) el_event(g, EL_EV_GAS, checked = before);
+                el_event(g, EL_EV_UNDER, cur_need = nk);
+            }
+            if (in->growth > 0 && EVMJIT_STACK_LIMIT - in->growth - d < cur_lim) {
+                if (before > checked) el_event(g, EL_EV_GAS, checked = before);
+                el_event(g, EL_EV_OVER, cur_lim = EVMJIT_STACK_LIMIT - in->growth - d);
+            }
+            before += in->gas;
+            d += in->growth;
+        }
+        el_event(g, EL_EV_END, 0);
+        LLVMPositionBuilderAtEnd(g->b, slow);
+        LLVMValueRef args[3] = {g->base, gv, el_c32(g, (int)first)};
+        LLVMBuildRet(g->b, LLVMBuildCall2(g->b, g->classify_ty, g->classify, args, 3, ""));
+    }
+    LLVMPositionBuilderAtEnd(g->b, cont);
+    if (gas) LLVMBuildStore(g->b, LLVMBuildSub(g->b, gv, el_c64(g, gas), ""), g->gas_var);
+    if (chk_need) g->known_min = need;
+    if (chk_lim) g->known_max = lim;
+}
+
+/* The body of the classifier: walks the events from `first` until one fails.
+     i32 classify(i64 base, i64 gas, i32 first)
+   GAS t: gas < t -> OUT_OF_GAS; UNDER t: base < t -> STACK_UNDERFLOW; OVER t: base > t ->
+   STACK_OVERFLOW; END -> OUT_OF_GAS (the fast check failed on gas alone). Cold code. */
+static void el_classifier(el_cg *g) {
+    LLVMTypeRef arr = LLVMArrayType2(g->i64, g->n_events);
+    LLVMValueRef *vals = (LLVMValueRef *)malloc((g->n_events + 1) * sizeof *vals);
+    if (!vals) {
+        g->failed = true;
+        el_err(g->err, g->err_size, "out of memory in code generation");
+        return;
+    }
+    for (size_t i = 0; i < g->n_events; i++) vals[i] = el_c64(g, g->events[i]);
+    LLVMValueRef table = LLVMAddGlobal(g->mod, arr, "evmjit_sections");
+    LLVMSetInitializer(table, LLVMConstArray2(g->i64, vals, g->n_events));
+    free(vals);
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(table, LLVMGlobalUnnamedAddr);
+
+    LLVMValueRef f = g->classify;
+    LLVMValueRef base = LLVMGetParam(f, 0), gas = LLVMGetParam(f, 1), first = LLVMGetParam(f, 2);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->ctx, f, "");
+    LLVMBasicBlockRef loop = LLVMAppendBasicBlockInContext(g->ctx, f, "");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(g->ctx, f, "");
+    LLVMBasicBlockRef ck[3], rets[4];
+    for (int i = 0; i < 3; i++) ck[i] = LLVMAppendBasicBlockInContext(g->ctx, f, "");
+    static const evmjit_status_code codes[4] = {EVMJIT_OUT_OF_GAS, EVMJIT_OUT_OF_GAS, EVMJIT_STACK_UNDERFLOW,
+                                                EVMJIT_STACK_OVERFLOW};
+    for (int i = 0; i < 4; i++) {
+        rets[i] = LLVMAppendBasicBlockInContext(g->ctx, f, "");
+        LLVMPositionBuilderAtEnd(g->b, rets[i]);
+        LLVMBuildRet(g->b, el_c32(g, codes[i]));
+    }
+    LLVMPositionBuilderAtEnd(g->b, entry);
+    LLVMValueRef first64 = LLVMBuildZExt(g->b, first, g->i64, "");
+    LLVMBuildBr(g->b, loop);
+    LLVMPositionBuilderAtEnd(g->b, loop);
+    LLVMValueRef i = LLVMBuildPhi(g->b, g->i64, "");
+    LLVMValueRef idx[2] = {el_c64(g, 0), LLVMBuildShl(g->b, i, el_c64(g, 1), "")};
+    LLVMValueRef kp = LLVMBuildInBoundsGEP2(g->b, arr, table, idx, 2, "");
+    LLVMValueRef one = el_c64(g, 1);
+    LLVMValueRef tp = LLVMBuildInBoundsGEP2(g->b, g->i64, kp, &one, 1, "");
+    LLVMValueRef kind = el_load(g, g->i64, kp, 8), t = el_load(g, g->i64, tp, 8);
+    LLVMValueRef sw = LLVMBuildSwitch(g->b, kind, rets[0], 3);
+    for (int k = 0; k < 3; k++) LLVMAddCase(sw, el_c64(g, k + 1), ck[k]);
+    LLVMIntPredicate preds[3] = {LLVMIntSLT, LLVMIntSLT, LLVMIntSGT};
+    LLVMValueRef lhs[3] = {gas, base, base};
+    for (int k = 0; k < 3; k++) {
+        LLVMPositionBuilderAtEnd(g->b, ck[k]);
+        LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, preds[k], lhs[k], t, ""), rets[k + 1], next);
+    }
+    LLVMPositionBuilderAtEnd(g->b, next);
+    LLVMValueRef inext = LLVMBuildAdd(g->b, i, one, "");
+    LLVMBuildBr(g->b, loop);
+    LLVMValueRef inc[2] = {first64, inext};
+    LLVMBasicBlockRef from[2] = {entry, next};
+    LLVMAddIncoming(i, inc, from, 2);
+}
+
+/* ---- instructions ---- */
+
+static LLVMValueRef el_bool(el_cg *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b) {
+    return LLVMBuildZExt(g->b, LLVMBuildICmp(g->b, p, a, b, ""), g->i256, "");
+}
+
+/* A word from 20 address bytes at p (big-endian). */
+static LLVMValueRef el_address_word(el_cg *g, LLVMValueRef p) {
+    LLVMValueRef v = el_load(g, g->i160, p, 1);
+    v = el_call1(g, g->bswap160_ty, g->bswap160, v);
+    return LLVMBuildZExt(g->b, v, g->i256, "");
+}
+
+/* (size >= width) && (off <= size - width): the access [off, off+width) is inside. */
+static LLVMValueRef el_in_bounds(el_cg *g, LLVMValueRef off, LLVMValueRef size, uint64_t width) {
+    LLVMValueRef big = LLVMBuildICmp(g->b, LLVMIntUGE, size, el_c64(g, (int64_t)width), "");
+    LLVMValueRef lim = LLVMBuildZExt(g->b, LLVMBuildSub(g->b, size, el_c64(g, (int64_t)width), ""), g->i256, "");
+    LLVMValueRef fits = LLVMBuildICmp(g->b, LLVMIntULE, off, lim, "");
+    return LLVMBuildAnd(g->b, big, fits, "");
+}
+
+static void el_op_calldataload(el_cg *g) {
+    LLVMValueRef off = el_pop(g);
+    LLVMValueRef data = el_load(g, g->ptr, el_field(g, g->msg, offsetof(evmjit_message, input_data)), 8);
+    LLVMValueRef size = el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8);
+    LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
+    el_br_likely(g, el_in_bounds(g, off, size, 32), fast, slow);
+
+    LLVMPositionBuilderAtEnd(g->b, fast);
+    LLVMValueRef o64 = LLVMBuildTrunc(g->b, off, g->i64, "");
+    LLVMValueRef w1 = el_bswap(g, el_load(g, g->i256, LLVMBuildGEP2(g->b, g->i8, data, &o64, 1, ""), 1));
+    LLVMBuildBr(g->b, join);
+
+    /* partial or past the end: copy what exists into a zeroed 32-byte buffer */
+    LLVMPositionBuilderAtEnd(g->b, slow);
+    LLVMValueRef inside = LLVMBuildICmp(g->b, LLVMIntULT, off, LLVMBuildZExt(g->b, size, g->i256, ""), "");
+    LLVMValueRef o = LLVMBuildTrunc(g->b, off, g->i64, "");
+    LLVMValueRef avail = LLVMBuildSub(g->b, size, o, "");
+    LLVMValueRef n = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntULT, avail, el_c64(g, 32), ""), avail,
+                                     el_c64(g, 32), "");
+    n = LLVMBuildSelect(g->b, inside, n, el_c64(g, 0), "");
+    LLVMValueRef ms[4] = {g->cbuf, LLVMConstInt(g->i8, 0, 0), el_c64(g, 32), LLVMConstInt(g->i1, 0, 0)};
+    LLVMBuildCall2(g->b, g->memset_ty, g->memset_fn, ms, 4, "");
+    LLVMValueRef src = LLVMBuildGEP2(g->b, g->i8, data, &o, 1, "");
+    src = LLVMBuildSelect(g->b, inside, src, data, "");
+    LLVMValueRef mc[4] = {g->cbuf, src, n, LLVMConstInt(g->i1, 0, 0)};
+    LLVMBuildCall2(g->b, g->memcpy_ty, g->memcpy_fn, mc, 4, "");
+    LLVMValueRef w2 = el_bswap(g, el_load(g, g->i256, g->cbuf, 8));
+    LLVMBuildBr(g->b, join);
+
+    LLVMPositionBuilderAtEnd(g->b, join);
+    LLVMValueRef phi = LLVMBuildPhi(g->b, g->i256, "");
+    LLVMValueRef vals[2] = {w1, w2};
+    LLVMBasicBlockRef bbs[2] = {fast, slow};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    el_push(g, phi);
+}
+
+/* MLOAD / MSTORE / MSTORE8: inline when memory already covers the access, else the builtin
+   (which grows memory and charges for it). */
+static void el_op_memory(el_cg *g, uint8_t op) {
+    int n = op == 0x51 ? 1 : 2;
+    el_ensure(g, n);
+    LLVMValueRef ops[2];
+    for (int k = 0; k < n; k++) ops[k] = el_pop(g);
+    if (g->failed) return;
+    uint64_t width = op == 0x53 ? 1 : 32;
+    LLVMValueRef mem = el_frame_load(g, g->ptr, offsetof(evmjit_frame, memory));
+    LLVMValueRef size = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size));
+    LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
+    el_br_likely(g, el_in_bounds(g, ops[0], size, width), fast, slow);
+
+    LLVMPositionBuilderAtEnd(g->b, fast);
+    LLVMValueRef o = LLVMBuildTrunc(g->b, ops[0], g->i64, "");
+    LLVMValueRef p = LLVMBuildGEP2(g->b, g->i8, mem, &o, 1, "");
+    LLVMValueRef w1 = NULL;
+    if (op == 0x51) w1 = el_bswap(g, el_load(g, g->i256, p, 1));
+    else if (op == 0x52) el_store(g, el_bswap(g, ops[1]), p, 1);
+    else el_store(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1);
+    LLVMBuildBr(g->b, join);
+
+    LLVMPositionBuilderAtEnd(g->b, slow);
+    evmjit_builtin_id id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+    LLVMValueRef w2 = el_builtin(g, id, op, n, ops, op == 0x51, true);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(g->b);
+    LLVMBuildBr(g->b, join);
+
+    LLVMPositionBuilderAtEnd(g->b, join);
+    if (op == 0x51) {
+        LLVMValueRef phi = LLVMBuildPhi(g->b, g->i256, "");
+        LLVMValueRef vals[2] = {w1, w2};
+        LLVMBasicBlockRef bbs[2] = {fast, slow_end};
+        LLVMAddIncoming(phi, vals, bbs, 2);
+        el_push(g, phi);
+    }
+}
+
+static void el_binary(el_cg *g, uint8_t op) {
+    LLVMValueRef a = el_pop(g), b = el_pop(g), r = NULL;
+    LLVMBuilderRef B = g->b;
+    switch (op) {
+    case 0x01: r = LLVMBuildAdd(B, a, b, ""); break;
+    case 0x02: r = LLVMBuildMul(B, a, b, ""); break;
+    case 0x03: r = LLVMBuildSub(B, a, b, ""); break;
+    case 0x10: r = el_bool(g, LLVMIntULT, a, b); break;
+    case 0x11: r = el_bool(g, LLVMIntUGT, a, b); break;
+    case 0x12: r = el_bool(g, LLVMIntSLT, a, b); break;
+    case 0x13: r = el_bool(g, LLVMIntSGT, a, b); break;
+    case 0x14: r = el_bool(g, LLVMIntEQ, a, b); break;
+    case 0x16: r = LLVMBuildAnd(B, a, b, ""); break;
+    case 0x17: r = LLVMBuildOr(B, a, b, ""); break;
+    case 0x18: r = LLVMBuildXor(B, a, b, ""); break;
+    case 0x0b: { /* SIGNEXTEND(b = a, x = b): shift the sign byte to the top and back */
+        LLVMValueRef ok = LLVMBuildICmp(B, LLVMIntULT, a, el_cw(g, 31), "");
+        LLVMValueRef sh = LLVMBuildSub(B, el_cw(g, 248), LLVMBuildShl(B, a, el_cw(g, 3), ""), "");
+        sh = LLVMBuildSelect(B, ok, sh, el_cw(g, 0), "");
+        r = LLVMBuildAShr(B, LLVMBuildShl(B, b, sh, ""), sh, "");
+        break;
+    }
+    case 0x1a: { /* BYTE(i = a, x = b) */
+        LLVMValueRef ok = LLVMBuildICmp(B, LLVMIntULT, a, el_cw(g, 32), "");
+        LLVMValueRef sh = LLVMBuildSub(B, el_cw(g, 248), LLVMBuildShl(B, a, el_cw(g, 3), ""), "");
+        sh = LLVMBuildSelect(B, ok, sh, el_cw(g, 0), "");
+        r = LLVMBuildAnd(B, LLVMBuildLShr(B, b, sh, ""), el_cw(g, 255), "");
+        r = LLVMBuildSelect(B, ok, r, el_cw(g, 0), "");
+        break;
+    }
+    case 0x1b: case 0x1c: { /* SHL/SHR(shift = a, x = b): 0 for shifts >= 256 */
+        LLVMValueRef ok = LLVMBuildICmp(B, LLVMIntULT, a, el_cw(g, 256), "");
+        LLVMValueRef sh = LLVMBuildAnd(B, a, el_cw(g, 255), "");
+        r = op == 0x1b ? LLVMBuildShl(B, b, sh, "") : LLVMBuildLShr(B, b, sh, "");
+        r = LLVMBuildSelect(B, ok, r, el_cw(g, 0), "");
+        break;
+    }
+    case 0x1d: { /* SAR: shifts >= 256 fill with the sign */
+        LLVMValueRef ok = LLVMBuildICmp(B, LLVMIntULT, a, el_cw(g, 256), "");
+        LLVMValueRef sh = LLVMBuildSelect(B, ok, LLVMBuildAnd(B, a, el_cw(g, 255), ""), el_cw(g, 255), "");
+        r = LLVMBuildAShr(B, b, sh, "");
+        break;
+    }
+    default:
+        g->failed = true;
+        el_err(g->err, g->err_size, "internal: no binary op 0x%02x", op);
+        return;
+    }
+    el_push(g, r);
+}
+
+static void el_jump(el_cg *g, const el_block *blk, bool conditional) {
+    LLVMValueRef dest = el_pop(g);
+    LLVMValueRef cond = conditional ? el_pop(g) : NULL;
+    if (g->failed) return;
+    el_flush(g);
+    LLVMBasicBlockRef target;
+    if (blk->target >= 0) {
+        target = g->a->blocks[blk->target].bb;
+    } else if (blk->target == -2) {
+        target = el_ret_block(g, &g->badjump_bb, EVMJIT_BAD_JUMP_DESTINATION);
+    } else {
+        if (!g->dispatch_bb) {
+            g->failed = true;
+            el_err(g->err, g->err_size, "internal: dynamic jump without a dispatch block");
+            return;
+        }
+        LLVMBuildStore(g->b, dest, g->jt_var);
+        target = g->dispatch_bb;
+    }
+    if (!conditional) {
+        LLVMBuildBr(g->b, target);
+    } else {
+        LLVMValueRef taken = LLVMBuildICmp(g->b, LLVMIntNE, cond, el_cw(g, 0), "");
+        LLVMBasicBlockRef fall = blk->fall >= 0 ? g->a->blocks[blk->fall].bb : NULL;
+        if (!fall) { /* a JUMPI at the very end: falling through is STOP */
+            fall = el_new_bb(g);
+            LLVMBuildCondBr(g->b, taken, target, fall);
+            LLVMPositionBuilderAtEnd(g->b, fall);
+            el_exit_success(g);
+        } else {
+            LLVMBuildCondBr(g->b, taken, target, fall);
+        }
+    }
+    g->terminated = true;
+}
+
+static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
+    uint8_t op = in->op;
+    LLVMBuilderRef B = g->b;
+    if (op >= 0x60 && op <= 0x7f) {
+        el_push(g, el_cword(g, &g->a->imms[in->imm]));
+        return;
+    }
+    if (op >= 0x80 && op <= 0x8f) { /* DUPn */
+        int n = op - 0x7f;
+        el_ensure(g, n);
+        if (g->failed) return;
+        el_sv v = g->vs[g->vs_count - n];
+        if (!el_vs_reserve(g, g->vs_count + 1)) return;
+        g->vs[g->vs_count++] = v;
+        return;
+    }
+    if (op >= 0x90 && op <= 0x9f) { /* SWAPn */
+        int n = op - 0x8f;
+        el_ensure(g, n + 1);
+        if (g->failed) return;
+        el_sv t = g->vs[g->vs_count - 1];
+        g->vs[g->vs_count - 1] = g->vs[g->vs_count - 1 - n];
+        g->vs[g->vs_count - 1 - n] = t;
+        return;
+    }
+    switch (op) {
+    case 0x00: el_exit_success(g); return;
+    case 0x01: case 0x02: case 0x03: case 0x0b: case 0x10: case 0x11: case 0x12: case 0x13:
+    case 0x14: case 0x16: case 0x17: case 0x18: case 0x1a: case 0x1b: case 0x1c: case 0x1d:
+        el_binary(g, op);
+        return;
+    case 0x04: el_builtin_op(g, EVMJIT_BUILTIN_DIV, op, 2, true, false); return;
+    case 0x05: el_builtin_op(g, EVMJIT_BUILTIN_SDIV, op, 2, true, false); return;
+    case 0x06: el_builtin_op(g, EVMJIT_BUILTIN_MOD, op, 2, true, false); return;
+    case 0x07: el_builtin_op(g, EVMJIT_BUILTIN_SMOD, op, 2, true, false); return;
+    case 0x08: el_builtin_op(g, EVMJIT_BUILTIN_ADDMOD, op, 3, true, false); return;
+    case 0x09: el_builtin_op(g, EVMJIT_BUILTIN_MULMOD, op, 3, true, false); return;
+    case 0x0a: el_builtin_op(g, EVMJIT_BUILTIN_EXP, op, 2, true, true); return;
+    case 0x15: el_push(g, el_bool(g, LLVMIntEQ, el_pop(g), el_cw(g, 0))); return;
+    case 0x19: el_push(g, LLVMBuildNot(B, el_pop(g), "")); return;
+    case 0x1e: {
+        LLVMValueRef args[2] = {el_pop(g), LLVMConstInt(g->i1, 0, 0)};
+        el_push(g, LLVMBuildCall2(B, g->ctlz256_ty, g->ctlz256, args, 2, ""));
+        return;
+    }
+    case 0x20: el_builtin_op(g, EVMJIT_BUILTIN_KECCAK256, op, 2, true, true); return;
+    case 0x30: el_push(g, el_address_word(g, el_field(g, g->msg, offsetof(evmjit_message, recipient)))); return;
+    case 0x31: el_builtin_op(g, EVMJIT_BUILTIN_BALANCE, op, 1, true, true); return;
+    case 0x33: el_push(g, el_address_word(g, el_field(g, g->msg, offsetof(evmjit_message, sender)))); return;
+    case 0x34:
+        el_push(g, el_bswap(g, el_load(g, g->i256, el_field(g, g->msg, offsetof(evmjit_message, value)), 1)));
+        return;
+    case 0x35: el_op_calldataload(g); return;
+    case 0x36:
+        el_push(g, LLVMBuildZExt(B, el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8),
+                                 g->i256, ""));
+        return;
+    case 0x37: el_builtin_op(g, EVMJIT_BUILTIN_CALLDATACOPY, op, 3, false, true); return;
+    case 0x38: el_push(g, el_cw(g, g->a->code_size)); return;
+    case 0x39: el_builtin_op(g, EVMJIT_BUILTIN_CODECOPY, op, 3, false, true); return;
+    case 0x3b: el_builtin_op(g, EVMJIT_BUILTIN_EXTCODESIZE, op, 1, true, true); return;
+    case 0x3c: el_builtin_op(g, EVMJIT_BUILTIN_EXTCODECOPY, op, 4, false, true); return;
+    case 0x3d:
+        el_push(g, LLVMBuildZExt(B, el_frame_load(g, g->i64, offsetof(evmjit_frame, return_data_size)), g->i256, ""));
+        return;
+    case 0x3e: el_builtin_op(g, EVMJIT_BUILTIN_RETURNDATACOPY, op, 3, false, true); return;
+    case 0x3f: el_builtin_op(g, EVMJIT_BUILTIN_EXTCODEHASH, op, 1, true, true); return;
+    case 0x40: el_builtin_op(g, EVMJIT_BUILTIN_BLOCKHASH, op, 1, true, true); return;
+    case 0x32: case 0x3a: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46:
+    case 0x48: case 0x4a:
+        el_builtin_op(g, EVMJIT_BUILTIN_TX_GETTER, op, 0, true, true);
+        return;
+    case 0x49: el_builtin_op(g, EVMJIT_BUILTIN_TX_GETTER, op, 1, true, true); return;
+    case 0x47: el_builtin_op(g, EVMJIT_BUILTIN_SELFBALANCE, op, 0, true, true); return;
+    case 0x50:
+        if (g->vs_count > 0) g->vs_count--;
+        else g->popped++;
+        return;
+    case 0x51: case 0x52: case 0x53: el_op_memory(g, op); return;
+    case 0x54: el_builtin_op(g, EVMJIT_BUILTIN_SLOAD, op, 1, true, true); return;
+    case 0x55: el_builtin_op(g, EVMJIT_BUILTIN_SSTORE, op, 2, false, true); return;
+    case 0x56: el_jump(g, blk, false); return;
+    case 0x57: el_jump(g, blk, true); return;
+    case 0x58: el_push(g, el_cw(g, in->pc)); return;
+    case 0x59:
+        el_push(g, LLVMBuildZExt(B, el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size)), g->i256, ""));
+        return;
+    case 0x5a: el_push(g, LLVMBuildZExt(B, LLVMBuildLoad2(B, g->i64, g->gas_var, ""), g->i256, "")); return;
+    case 0x5b: return;
+    case 0x5c: el_builtin_op(g, EVMJIT_BUILTIN_TLOAD, op, 1, true, true); return;
+    case 0x5d: el_builtin_op(g, EVMJIT_BUILTIN_TSTORE, op, 2, false, true); return;
+    case 0x5e: el_builtin_op(g, EVMJIT_BUILTIN_MCOPY, op, 3, false, true); return;
+    case 0x5f: el_push(g, el_cw(g, 0)); return;
+    case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa4:
+        el_builtin_op(g, EVMJIT_BUILTIN_LOG, op - 0xa0, op - 0xa0 + 2, false, true);
+        return;
+    case 0xf0: el_builtin_op(g, EVMJIT_BUILTIN_CREATE, op, 3, true, true); return;
+    case 0xf5: el_builtin_op(g, EVMJIT_BUILTIN_CREATE, op, 4, true, true); return;
+    case 0xf1: case 0xf2: el_builtin_op(g, EVMJIT_BUILTIN_CALL, op, 7, true, true); return;
+    case 0xf4: case 0xfa: el_builtin_op(g, EVMJIT_BUILTIN_CALL, op, 6, true, true); return;
+    case 0xf3: case 0xfd:
+        el_builtin_op(g, EVMJIT_BUILTIN_RETURN, op, 2, false, true);
+        LLVMBuildRet(B, el_c32(g, op == 0xf3 ? EVMJIT_SUCCESS : EVMJIT_REVERT));
+        g->terminated = true;
+        return;
+    case 0xfe:
+        LLVMBuildRet(B, el_c32(g, EVMJIT_INVALID_INSTRUCTION));
+        g->terminated = true;
+        return;
+    case 0xff:
+        el_builtin_op(g, EVMJIT_BUILTIN_SELFDESTRUCT, op, 1, false, true);
+        LLVMBuildRet(B, el_c32(g, EVMJIT_SUCCESS));
+        g->terminated = true;
+        return;
+    default:
+        g->failed = true;
+        el_err(g->err, g->err_size, "internal: no code generation for opcode 0x%02x", op);
+        return;
+    }
+}
+
+static void el_block_gen(el_cg *g, const el_block *blk) {
+    const el_inst *insts = g->a->insts;
+    LLVMPositionBuilderAtEnd(g->b, blk->bb);
+    g->base = LLVMBuildLoad2(g->b, g->i64, g->len_var, "");
+    LLVMValueRef neg = LLVMBuildNeg(g->b, g->base, "");
+    g->entry_top = LLVMBuildGEP2(g->b, g->i256, g->stack_end, &neg, 1, "");
+    g->vs_count = 0;
+    g->popped = 0;
+    g->known_min = 0;
+    g->known_max = EVMJIT_STACK_LIMIT;
+    g->terminated = false;
+    uint32_t i = blk->first;
+    while (i < blk->end && !g->failed) {
+        if (!insts[i].defined) {
+            LLVMBuildRet(g->b, el_c32(g, EVMJIT_UNDEFINED_INSTRUCTION));
+            g->terminated = true;
+            return;
+        }
+        uint32_t e = i;
+        while (e < blk->end) {
+            const el_inst *in = &insts[e];
+            if (!in->defined) break;
+            e++;
+            if (el_ends_section(in->op) || el_is_terminator(in->op) || in->op == 0x57) break;
+        }
+        el_section(g, i, e);
+        for (; i < e && !g->failed; i++) el_inst_gen(g, blk, &insts[i]);
+        if (g->terminated) return;
+    }
+    if (g->failed || g->terminated) return;
+    el_flush(g);
+    if (blk->fall >= 0) LLVMBuildBr(g->b, g->a->blocks[blk->fall].bb);
+    else el_exit_success(g);
+}
+
+static LLVMValueRef el_intrinsic(el_cg *g, const char *name, LLVMTypeRef *tys, unsigned n, LLVMTypeRef *fty) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    *fty = LLVMIntrinsicGetType(g->ctx, id, tys, n);
+    return LLVMGetIntrinsicDeclaration(g->mod, id, tys, n);
+}
+
+/* Builds the module's one function `symbol`. */
+static evmjit_error el_gen(el_cg *g, const char *symbol) {
+    LLVMContextRef C = g->ctx;
+    g->i1 = LLVMInt1TypeInContext(C);
+    g->i8 = LLVMInt8TypeInContext(C);
+    g->i32 = LLVMInt32TypeInContext(C);
+    g->i64 = LLVMInt64TypeInContext(C);
+    g->i160 = LLVMIntTypeInContext(C, 160);
+    g->i256 = LLVMIntTypeInContext(C, 256);
+    g->ptr = LLVMPointerTypeInContext(C, 0);
+    g->fn_ty = LLVMFunctionType(g->i32, &g->ptr, 1, 0);
+    LLVMTypeRef bparams[3] = {g->ptr, g->ptr, g->i32};
+    g->builtin_ty = LLVMFunctionType(g->i32, bparams, 3, 0);
+    g->fn = LLVMAddFunction(g->mod, symbol, g->fn_ty);
+    LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    g->frame = LLVMGetParam(g->fn, 0);
+    g->bswap256 = el_intrinsic(g, "llvm.bswap", &g->i256, 1, &g->bswap256_ty);
+    g->bswap160 = el_intrinsic(g, "llvm.bswap", &g->i160, 1, &g->bswap160_ty);
+    g->ctlz256 = el_intrinsic(g, "llvm.ctlz", &g->i256, 1, &g->ctlz256_ty);
+    LLVMTypeRef mc[3] = {g->ptr, g->ptr, g->i64};
+    g->memcpy_fn = el_intrinsic(g, "llvm.memcpy", mc, 3, &g->memcpy_ty);
+    LLVMTypeRef ms[2] = {g->ptr, g->i64};
+    g->memset_fn = el_intrinsic(g, "llvm.memset", ms, 2, &g->memset_ty);
+    g->prof_kind = LLVMGetMDKindIDInContext(C, "prof", 4);
+    LLVMMetadataRef w[3] = {LLVMMDStringInContext2(C, "branch_weights", 14),
+                            LLVMValueAsMetadata(LLVMConstInt(g->i32, 2000, 0)),
+                            LLVMValueAsMetadata(LLVMConstInt(g->i32, 1, 0))};
+    g->weights_likely = LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, w, 3));
+
+    /* entry: locals, frame fields that never change, stack length 0 */
+    LLVMBasicBlockRef entry = el_new_bb(g);
+    LLVMPositionBuilderAtEnd(g->b, entry);
+    g->len_var = LLVMBuildAlloca(g->b, g->i64, "len");
+    g->gas_var = LLVMBuildAlloca(g->b, g->i64, "gas");
+    g->jt_var = LLVMBuildAlloca(g->b, g->i256, "jt");
+    g->args = LLVMBuildArrayAlloca(g->b, g->i256, el_c64(g, 8), "args");
+    LLVMSetAlignment(g->args, 32);
+    g->cbuf = LLVMBuildAlloca(g->b, LLVMArrayType2(g->i8, 32), "cbuf");
+    LLVMSetAlignment(g->cbuf, 32);
+    LLVMValueRef stack = el_frame_load(g, g->ptr, offsetof(evmjit_frame, stack));
+    g->stack_end = el_word_at(g, stack, EVMJIT_STACK_LIMIT);
+    g->msg = el_frame_load(g, g->ptr, offsetof(evmjit_frame, msg));
+    g->builtins = el_frame_load(g, g->ptr, offsetof(evmjit_frame, builtins));
+    LLVMBuildStore(g->b, el_c64(g, 0), g->len_var);
+    LLVMBuildStore(g->b, el_frame_load(g, g->i64, offsetof(evmjit_frame, gas)), g->gas_var);
+
+    /* the cold classifier of failed section checks (its body comes last) */
+    LLVMTypeRef cparams[3] = {g->i64, g->i64, g->i32};
+    g->classify_ty = LLVMFunctionType(g->i32, cparams, 3, 0);
+    g->classify = LLVMAddFunction(g->mod, "evmjit_classify", g->classify_ty);
+    LLVMSetLinkage(g->classify, LLVMInternalLinkage);
+    static const char *const cold_attrs[] = {"nounwind", "cold", "noinline"};
+    for (int i = 0; i < 3; i++)
+        LLVMAddAttributeAtIndex(g->classify, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName(cold_attrs[i], strlen(cold_attrs[i])), 0));
+
+    const el_analysis *a = g->a;
+    el_block *blocks = (el_block *)a->blocks; /* bb fields are ours to fill */
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++) blocks[bi].bb = blocks[bi].reachable ? el_new_bb(g) : NULL;
+    LLVMPositionBuilderAtEnd(g->b, entry);
+    LLVMBuildBr(g->b, blocks[0].bb);
+
+    /* dynamic jumps: one switch over every JUMPDEST */
+    if (a->has_dynamic) {
+        g->dispatch_bb = el_new_bb(g);
+        LLVMPositionBuilderAtEnd(g->b, g->dispatch_bb);
+        LLVMValueRef t = LLVMBuildLoad2(g->b, g->i256, g->jt_var, "");
+        LLVMBasicBlockRef sw_bb = el_new_bb(g);
+        LLVMBasicBlockRef bad = el_ret_block(g, &g->badjump_bb, EVMJIT_BAD_JUMP_DESTINATION);
+        el_br_likely(g, LLVMBuildICmp(g->b, LLVMIntULT, t, el_cw(g, a->code_size), ""), sw_bb, bad);
+        LLVMPositionBuilderAtEnd(g->b, sw_bb);
+        LLVMValueRef sw = LLVMBuildSwitch(g->b, LLVMBuildTrunc(g->b, t, g->i32, ""), bad, a->reach_jumpdests);
+        /* each case goes through its own pad block: mem2reg counts a switch's edges to a
+           block with phis once per edge, quadratic in the cases without pads */
+        for (uint32_t bi = 0; bi < a->n_blocks; bi++)
+            if (blocks[bi].jumpdest && blocks[bi].reachable) {
+                LLVMBasicBlockRef pad = el_new_bb(g);
+                LLVMAddCase(sw, LLVMConstInt(g->i32, a->insts[blocks[bi].first].pc, 0), pad);
+                LLVMPositionBuilderAtEnd(g->b, pad);
+                LLVMBuildBr(g->b, blocks[bi].bb);
+                LLVMPositionBuilderAtEnd(g->b, sw_bb);
+            }
+    }
+
+    for (uint32_t bi = 0; bi < a->n_blocks && !g->failed; bi++)
+        if (blocks[bi].reachable) el_block_gen(g, &blocks[bi]);
+    if (!g->failed) {
+        if (g->n_events) el_classifier(g);
+        else LLVMDeleteFunction(g->classify);
+    }
+    free(g->vs);
+    free(g->events);
+    g->vs = NULL;
+    g->events = NULL;
+    return g->failed ? EVMJIT_ERR_COMPILE_FAILED : EVMJIT_OK;
+}
+
+/* ============================================================================================
+   3. The compiler object (one per worker) and the shared JIT
+   ========================================================================================== */
+
+typedef struct el_compiler {
+    int opt_level;
+    LLVMTargetMachineRef tm;
+    LLVMTargetMachineRef tm_fast; /* CodeGenLevelNone, for inputs over the "big" thresholds */
+    char *triple, *cpu, *features; /* LLVM-allocated: LLVMDisposeMessage */
+    char *layout;                  /* data layout string: LLVMDisposeMessage */
+    LLVMPassBuilderOptionsRef pbo;
+    bool jit_ref; /* holds a reference to the shared LLJIT */
+} el_compiler;
+
+typedef struct el_program {
+    LLVMOrcResourceTrackerRef rt;
+    size_t code_bytes;
+    evmjit_fn fn;
+} el_program;
+
+static once_flag el_once = ONCE_FLAG_INIT;
+static mtx_t el_lock; /* guards el_jit and el_jit_refs */
+static LLVMOrcLLJITRef el_jit;
+static long el_jit_refs; /* compilers + live programs */
+static atomic_ulong el_seq; /* unique JIT symbol names */
+static bool el_init_ok;
+
+static void el_global_init(void) {
+    el_init_ok = mtx_init(&el_lock, mtx_plain) == thrd_success;
+    if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) el_init_ok = false;
+}
+
+/* Takes a reference to the process-wide LLJIT, creating it on first use. */
+static bool el_jit_acquire(char *err, size_t n) {
+    bool ok = true;
+    mtx_lock(&el_lock);
+    if (!el_jit) {
+        LLVMErrorRef e = LLVMOrcCreateLLJIT(&el_jit, NULL);
+        if (e) {
+            el_take_error(e, "creating the LLJIT", err, n);
+            el_jit = NULL;
+            ok = false;
+        } else {
+            /* memcpy/memset that lowered intrinsics may call come from the process */
+            LLVMOrcDefinitionGeneratorRef gen = NULL;
+            e = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(el_jit),
+                                                                     NULL, NULL);
+            if (e) {
+                el_take_error(e, "process symbol generator", err, n);
+                LLVMConsumeError(LLVMOrcDisposeLLJIT(el_jit));
+                el_jit = NULL;
+                ok = false;
+            } else {
+                LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(el_jit), gen);
+            }
+        }
+    }
+    if (ok) el_jit_refs++;
+    mtx_unlock(&el_lock);
+    return ok;
+}
+
+static void el_jit_release(void) {
+    mtx_lock(&el_lock);
+    if (--el_jit_refs == 0 && el_jit) {
+        LLVMErrorRef e = LLVMOrcDisposeLLJIT(el_jit);
+        if (e) LLVMConsumeError(e);
+        el_jit = NULL;
+    }
+    mtx_unlock(&el_lock);
+}
+
+static void el_compiler_destroy(void *p) {
+    el_compiler *c = (el_compiler *)p;
+    if (!c) return;
+    if (c->pbo) LLVMDisposePassBuilderOptions(c->pbo);
+    if (c->tm) LLVMDisposeTargetMachine(c->tm);
+    if (c->tm_fast) LLVMDisposeTargetMachine(c->tm_fast);
+    LLVMDisposeMessage(c->triple);
+    LLVMDisposeMessage(c->cpu);
+    LLVMDisposeMessage(c->features);
+    LLVMDisposeMessage(c->layout);
+    if (c->jit_ref) el_jit_release();
+    free(c);
+}
+
+static void *el_compiler_create(int opt_level, char *err, size_t n) {
+    call_once(&el_once, el_global_init);
+    if (!el_init_ok) {
+        el_err(err, n, "LLVM native target initialisation failed");
+        return NULL;
+    }
+    el_compiler *c = (el_compiler *)calloc(1, sizeof *c);
+    if (!c) {
+        el_err(err, n, "out of memory");
+        return NULL;
+    }
+    c->opt_level = opt_level < 0 ? EVMJIT_LLVM_DEFAULT_OPT : opt_level > 3 ? 3 : opt_level;
+    char *def = LLVMGetDefaultTargetTriple();
+    c->triple = LLVMNormalizeTargetTriple(def);
+    LLVMDisposeMessage(def);
+    c->cpu = LLVMGetHostCPUName();
+    c->features = LLVMGetHostCPUFeatures();
+    LLVMTargetRef target;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(c->triple, &target, &msg)) {
+        el_err(err, n, "no LLVM target for %s: %s", c->triple, msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        el_compiler_destroy(c);
+        return NULL;
+    }
+    static const LLVMCodeGenOptLevel levels[4] = {LLVMCodeGenLevelNone, LLVMCodeGenLevelLess,
+                                                  LLVMCodeGenLevelDefault, LLVMCodeGenLevelAggressive};
+    c->tm = LLVMCreateTargetMachine(target, c->triple, c->cpu, c->features, levels[c->opt_level], LLVMRelocPIC,
+                                    LLVMCodeModelSmall);
+    c->tm_fast = LLVMCreateTargetMachine(target, c->triple, c->cpu, c->features, LLVMCodeGenLevelNone,
+                                         LLVMRelocPIC, LLVMCodeModelSmall);
+    if (!c->tm || !c->tm_fast) {
+        el_err(err, n, "cannot create a target machine for %s/%s", c->triple, c->cpu);
+        el_compiler_destroy(c);
+        return NULL;
+    }
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(c->tm);
+    c->layout = LLVMCopyStringRepOfTargetData(td);
+    LLVMDisposeTargetData(td);
+    c->pbo = LLVMCreatePassBuilderOptions();
+    if (!el_jit_acquire(err, n)) {
+        el_compiler_destroy(c);
+        return NULL;
+    }
+    c->jit_ref = true;
+    return c;
+}
+
+/* Analysis, IR, optimisation and code generation: the object file for `symbol`. */
+static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                      const char *symbol, LLVMMemoryBufferRef *obj, evmjit_llvm_timings *t,
+                                      char *err, size_t n) {
+    *obj = NULL;
+    if (t) memset(t, 0, sizeof *t);
+    if ((!code && code_size) || (unsigned)rev > EVMJIT_MAX_REVISION) {
+        el_err(err, n, "invalid argument: %s", (unsigned)rev > EVMJIT_MAX_REVISION ? "unknown revision" : "no code");
+        return EVMJIT_ERR_INVALID_ARGUMENT;
+    }
+    if (code_size > EVMJIT_LLVM_MAX_CODE) {
+        el_err(err, n, "code of %zu bytes is over the compile limit of %u bytes (EVMJIT_LLVM_MAX_CODE)", code_size,
+               (unsigned)EVMJIT_LLVM_MAX_CODE);
+        return EVMJIT_ERR_INELIGIBLE;
+    }
+    uint64_t t0 = el_now_ns();
+    el_analysis a;
+    evmjit_error r = el_analyze(&a, code, code_size, rev, err, n);
+    if (r != EVMJIT_OK) return r;
+    if ((r = el_check_budget(&a, err, n)) != EVMJIT_OK) {
+        el_analysis_free(&a);
+        return r;
+    }
+    uint64_t t1 = el_now_ns();
+    if (getenv("EVMJIT_LLVM_STATS")) /* debugging aid */
+        fprintf(stderr, "evmjit_llvm: %zu bytes: %u blocks, %u instructions, %u sections, %u calls, %u targets%s\n",
+                code_size, a.reach_blocks, a.reach_insts, a.sections, a.calls, a.reach_jumpdests,
+                a.has_dynamic ? " (dynamic)" : "");
+
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("evmjit", ctx);
+    LLVMSetTarget(mod, c->triple);
+    LLVMSetDataLayout(mod, c->layout);
+    el_cg g;
+    memset(&g, 0, sizeof g);
+    g.a = &a;
+    g.ctx = ctx;
+    g.mod = mod;
+    g.b = LLVMCreateBuilderInContext(ctx);
+    g.err = err;
+    g.err_size = n;
+    r = el_gen(&g, symbol);
+    LLVMDisposeBuilder(g.b);
+    uint32_t sections = a.sections, targets = a.has_dynamic ? a.reach_jumpdests : 0;
+    el_analysis_free(&a);
+    uint64_t t2 = el_now_ns(), t3 = t2, t4 = t2;
+#ifndef NDEBUG
+    if (r == EVMJIT_OK) {
+        char *msg = NULL;
+        if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
+            el_err(err, n, "internal: invalid IR: %.200s", msg ? msg : "?");
+            r = EVMJIT_ERR_COMPILE_FAILED;
+        }
+        LLVMDisposeMessage(msg);
+    }
+#endif
+    /* big inputs take the linear path: mem2reg only and CodeGenLevelNone (FastISel) */
+    bool big = sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS;
+    LLVMTargetMachineRef tm = big || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
+    if (r == EVMJIT_OK) {
+        int opt = big ? 0 : c->opt_level;
+/* one instcombine run, not iterated to a fixpoint (LLVM 18+ aborts when asked to verify) */
+#if LLVM_VERSION_MAJOR >= 18
+#define EL_IC "instcombine<no-verify-fixpoint>"
+#else
+#define EL_IC "instcombine"
+#endif
+        static const char *const pipelines[4] = {
+            "function(mem2reg)",
+            "function(sroa,early-cse," EL_IC ",simplifycfg)",
+            "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
+            "simplifycfg," EL_IC ")",
+            "default<O2>"};
+        LLVMErrorRef e = LLVMRunPasses(mod, pipelines[opt], tm, c->pbo);
+        if (e) {
+            el_take_error(e, "optimisation", err, n);
+            r = EVMJIT_ERR_COMPILE_FAILED;
+        }
+        t3 = el_now_ns();
+    }
+    if (r == EVMJIT_OK && getenv("EVMJIT_LLVM_DUMP")) LLVMDumpModule(mod); /* debugging aid */
+    if (r == EVMJIT_OK) {
+        char *msg = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) {
+            el_err(err, n, "code generation: %s", msg ? msg : "?");
+            r = EVMJIT_ERR_COMPILE_FAILED;
+            *obj = NULL;
+        }
+        LLVMDisposeMessage(msg);
+        t4 = el_now_ns();
+    }
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    if (t) {
+        t->analysis_ns = t1 - t0;
+        t->ir_ns = t2 - t1;
+        t->opt_ns = t3 - t2;
+        t->codegen_ns = t4 - t3;
+        t->link_ns = 0;
+    }
+    return r;
+}
+
+static evmjit_error el_compile_jit(void *cc, const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                   const evmjit_bytes32 *code_hash, evmjit_fn *fn, void **program,
+                                   evmjit_llvm_timings *t, char *err, size_t n) {
+    el_compiler *c = (el_compiler *)cc;
+    *fn = NULL;
+    *program = NULL;
+    char symbol[64];
+    unsigned long seq = atomic_fetch_add_explicit(&el_seq, 1, memory_order_relaxed); /* only unique */
+    uint64_t h = 0;
+    if (code_hash)
+        for (int i = 0; i < 8; i++) h = h << 8 | code_hash->bytes[i];
+    snprintf(symbol, sizeof symbol, "evmjit_jit_%016" PRIx64 "_r%d_%lu", h, (int)rev, seq);
+    LLVMMemoryBufferRef obj;
+    evmjit_error r = el_compile_object(c, code, code_size, rev, symbol, &obj, t, err, n);
+    if (r != EVMJIT_OK) return r;
+    uint64_t t0 = el_now_ns();
+    el_program *p = (el_program *)calloc(1, sizeof *p);
+    if (!p) {
+        LLVMDisposeMemoryBuffer(obj);
+        el_err(err, n, "out of memory");
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    p->code_bytes = LLVMGetBufferSize(obj);
+    if (!el_jit_acquire(err, n)) { /* the program keeps the JIT alive */
+        LLVMDisposeMemoryBuffer(obj);
+        free(p);
+        return EVMJIT_ERR_COMPILE_FAILED;
+    }
+    LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(el_jit);
+    p->rt = LLVMOrcJITDylibCreateResourceTracker(jd);
+    LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(el_jit, p->rt, obj); /* takes obj */
+    LLVMOrcExecutorAddress addr = 0;
+    if (!e) e = LLVMOrcLLJITLookup(el_jit, &addr, symbol);
+    if (e) {
+        el_take_error(e, "JIT link", err, n);
+        LLVMErrorRef e2 = LLVMOrcResourceTrackerRemove(p->rt);
+        if (e2) LLVMConsumeError(e2);
+        LLVMOrcReleaseResourceTracker(p->rt);
+        free(p);
+        el_jit_release();
+        return EVMJIT_ERR_COMPILE_FAILED;
+    }
+    p->fn = (evmjit_fn)(uintptr_t)addr;
+    *fn = p->fn;
+    *program = p;
+    if (t) t->link_ns = el_now_ns() - t0;
+    return EVMJIT_OK;
+}
+
+static void el_free_code(void *program) {
+    el_program *p = (el_program *)program;
+    if (!p) return;
+    LLVMErrorRef e = LLVMOrcResourceTrackerRemove(p->rt);
+    if (e) LLVMConsumeError(e);
+    LLVMOrcReleaseResourceTracker(p->rt);
+    free(p);
+    el_jit_release();
+}
+
+static size_t el_code_bytes(const void *program) {
+    return program ? ((const el_program *)program)->code_bytes : 0;
+}
+
+/* ---- AOT ---- */
+
+static bool el_write_file(const char *path, const void *data, size_t size) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    const uint8_t *p = (const uint8_t *)data;
+    while (size) {
+        ssize_t w = write(fd, p, size);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            close(fd);
+            return false;
+        }
+        p += w;
+        size -= (size_t)w;
+    }
+    return close(fd) == 0;
+}
+
+static uint8_t *el_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    uint8_t *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long len = ftell(f);
+        if (len > 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = (uint8_t *)malloc((size_t)len))) {
+            if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+                free(buf);
+                buf = NULL;
+            } else {
+                *size = (size_t)len;
+            }
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Runs argv (argv[0] found on PATH) and waits; true when it exits 0. */
+static bool el_run(char *const argv[]) {
+    pid_t pid;
+    if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0) return false;
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static char *el_strdup(const char *s) {
+    size_t n = strlen(s) + 1;
+    char *p = (char *)malloc(n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+static void el_free_aot(evmjit_llvm_aot *aot) {
+    if (!aot) return;
+    free(aot->bytes);
+    free(aot->triple);
+    free(aot->cpu);
+    free(aot->features);
+    memset(aot, 0, sizeof *aot);
+}
+
+static evmjit_error el_compile_aot(void *cc, const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                   const evmjit_bytes32 *code_hash, evmjit_llvm_aot *out, evmjit_llvm_timings *t,
+                                   char *err, size_t n) {
+    el_compiler *c = (el_compiler *)cc;
+    memset(out, 0, sizeof *out);
+    if (!code_hash) {
+        el_err(err, n, "invalid argument: AOT needs the code hash (it names the symbol)");
+        return EVMJIT_ERR_INVALID_ARGUMENT;
+    }
+    int pos = snprintf(out->symbol, sizeof out->symbol, "evmjit_aot_");
+    for (int i = 0; i < 32; i++) pos += snprintf(out->symbol + pos, sizeof out->symbol - (size_t)pos, "%02x", code_hash->bytes[i]);
+    snprintf(out->symbol + pos, sizeof out->symbol - (size_t)pos, "_r%d_abi%d", (int)rev, EVMJIT_ABI_VERSION);
+
+    LLVMMemoryBufferRef obj;
+    evmjit_error r = el_compile_object(c, code, code_size, rev, out->symbol, &obj, t, err, n);
+    if (r != EVMJIT_OK) return r;
+    uint64_t t0 = el_now_ns();
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], o_path[600], so_path[600];
+    snprintf(dir, sizeof dir, "%s/evmjit-aot-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        LLVMDisposeMemoryBuffer(obj);
+        el_err(err, n, "AOT: cannot make a temporary directory in %s: %s", tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        return EVMJIT_ERR_IO;
+    }
+    snprintf(o_path, sizeof o_path, "%s/code.o", dir);
+    snprintf(so_path, sizeof so_path, "%s/code.so", dir);
+    bool wrote = el_write_file(o_path, LLVMGetBufferStart(obj), LLVMGetBufferSize(obj));
+    LLVMDisposeMemoryBuffer(obj);
+    if (!wrote) {
+        el_err(err, n, "AOT: cannot write %s", o_path);
+        r = EVMJIT_ERR_IO;
+    } else {
+        const char *cc_env = getenv("EVMJIT_CC");
+        char *argv[] = {(char *)(cc_env && *cc_env ? cc_env : "cc"), (char *)"-shared", (char *)"-nostartfiles",
+                        (char *)"-o", so_path, o_path, NULL};
+        if (!el_run(argv)) {
+            el_err(err, n, "AOT: linking with `%s -shared` failed (set EVMJIT_CC to another driver)", argv[0]);
+            r = EVMJIT_ERR_COMPILE_FAILED;
+        } else if (!(out->bytes = el_read_file(so_path, &out->size))) {
+            el_err(err, n, "AOT: cannot read %s", so_path);
+            r = EVMJIT_ERR_IO;
+        }
+    }
+    unlink(o_path);
+    unlink(so_path);
+    rmdir(dir);
+    if (r == EVMJIT_OK) {
+        out->triple = el_strdup(c->triple);
+        out->cpu = el_strdup(c->cpu);
+        out->features = el_strdup(c->features);
+        if (!out->triple || !out->cpu || !out->features) {
+            el_free_aot(out);
+            el_err(err, n, "out of memory");
+            r = EVMJIT_ERR_OUT_OF_MEMORY;
+        }
+    } else {
+        el_free_aot(out);
+    }
+    if (t) t->link_ns = el_now_ns() - t0;
+    return r;
+}
+
+/* ============================================================================================
+   4. The table
+   ========================================================================================== */
+
+#define EL_STR2(x) #x
+#define EL_STR(x) EL_STR2(x)
+
+const evmjit_llvm_backend *evmjit_llvm_backend_table(void) {
+    static const evmjit_llvm_backend table = {
+        "llvm",
+        EL_STR(LLVM_VERSION_MAJOR) "." EL_STR(LLVM_VERSION_MINOR) "." EL_STR(LLVM_VERSION_PATCH),
+        EVMJIT_ABI_VERSION,
+        el_compiler_create,
+        el_compiler_destroy,
+        el_compile_jit,
+        el_free_code,
+        el_code_bytes,
+        el_compile_aot,
+        el_free_aot,
+    };
+    return &table;
+}

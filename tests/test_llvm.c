@@ -1,0 +1,1268 @@
+/* LLVM backend tests: every program runs through the interpreter and through the JIT (and
+   some through AOT) on the same deterministic mock host; status, gas left, refund, output,
+   storage, transient storage, warm sets, logs and calls must agree exactly.
+
+     build/tests/test_llvm                 directed cases, every opcode class, revisions,
+                                           failures, nested calls, AOT, adversarial inputs,
+                                           2,000 random programs
+     build/tests/test_llvm random N [SEED] N random programs only (the long differential run)
+     build/tests/test_llvm bench FILE...   not here: see examples (later `evmjit bench`)
+
+   Only built when LLVM is available (see the Makefile). */
+#define EVMJIT_CACHE_IMPLEMENTATION
+#include "evmjit_cache.h"
+#include "check.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the backend table (tentative; same definition as in evmjit_llvm.c until the cache
+   runtime declares the backend interface in evmjit_cache.h) ---- */
+typedef struct evmjit_llvm_timings {
+    uint64_t analysis_ns, ir_ns, opt_ns, codegen_ns, link_ns;
+} evmjit_llvm_timings;
+typedef struct evmjit_llvm_aot {
+    uint8_t *bytes;
+    size_t size;
+    char symbol[128];
+    char *triple, *cpu, *features;
+} evmjit_llvm_aot;
+typedef struct evmjit_llvm_backend {
+    const char *name;
+    const char *version;
+    int abi_version;
+    void *(*create)(int opt_level, char *err, size_t err_size);
+    void (*destroy)(void *compiler);
+    evmjit_error (*compile_jit)(void *compiler, const uint8_t *code, size_t code_size,
+                                evmjit_revision rev, const evmjit_bytes32 *code_hash,
+                                evmjit_fn *fn, void **program, evmjit_llvm_timings *timings,
+                                char *err, size_t err_size);
+    void (*free_code)(void *program);
+    size_t (*code_bytes)(const void *program);
+    evmjit_error (*compile_aot)(void *compiler, const uint8_t *code, size_t code_size,
+                                evmjit_revision rev, const evmjit_bytes32 *code_hash,
+                                evmjit_llvm_aot *out, evmjit_llvm_timings *timings, char *err,
+                                size_t err_size);
+    void (*free_aot)(evmjit_llvm_aot *aot);
+} evmjit_llvm_backend;
+const evmjit_llvm_backend *evmjit_llvm_backend_table(void);
+
+static const evmjit_llvm_backend *B;
+static void *compiler;
+
+/* ============================================================================================
+   Mock host: up to 4 contracts, storage with originals (EIP-2200 statuses), warm sets,
+   transient storage, logs folded into a hash. Calls run the callee's code in the host's
+   current mode (interpreter or compiled) through evmjit__run_frame.
+   ========================================================================================== */
+
+enum { MODE_INTERP, MODE_JIT, MODE_AOT };
+
+typedef struct contract {
+    evmjit_address addr;
+    const uint8_t *code;
+    size_t size;
+    evmjit_fn fn[EVMJIT_MAX_REVISION + 1]; /* compiled (JIT or AOT) per revision */
+} contract;
+
+typedef struct slot {
+    evmjit_address addr;
+    evmjit_bytes32 key, value, original;
+    bool warm;
+} slot;
+
+#define MAX_SLOTS 512
+typedef struct host {
+    int mode;
+    evmjit_revision rev;
+    contract contracts[4];
+    int ncontracts;
+    slot slots[MAX_SLOTS];
+    int nslots;
+    slot tslots[MAX_SLOTS];
+    int ntslots;
+    evmjit_address warm[64];
+    int nwarm;
+    evmjit_keccak logs;
+    int nlogs;
+    long calls, creates, selfdestructs;
+    uint64_t call_digest; /* folds every nested message the host sees */
+} host;
+
+static bool addr_eq(const evmjit_address *a, const evmjit_address *b) { return !memcmp(a->bytes, b->bytes, 20); }
+static bool b32_zero(const evmjit_bytes32 *a) {
+    for (int i = 0; i < 32; i++)
+        if (a->bytes[i]) return false;
+    return true;
+}
+static bool b32_eq(const evmjit_bytes32 *a, const evmjit_bytes32 *b) { return !memcmp(a->bytes, b->bytes, 32); }
+
+static contract *h_contract(host *h, const evmjit_address *a) {
+    for (int i = 0; i < h->ncontracts; i++)
+        if (addr_eq(&h->contracts[i].addr, a)) return &h->contracts[i];
+    return NULL;
+}
+static slot *h_slot(slot *s, int *n, const evmjit_address *a, const evmjit_bytes32 *k, bool create) {
+    for (int i = 0; i < *n; i++)
+        if (addr_eq(&s[i].addr, a) && b32_eq(&s[i].key, k)) return &s[i];
+    if (!create || *n == MAX_SLOTS) return NULL;
+    slot *r = &s[(*n)++];
+    memset(r, 0, sizeof *r);
+    r->addr = *a;
+    r->key = *k;
+    return r;
+}
+
+static bool m_exists(evmjit_host_context *c, const evmjit_address *a) {
+    host *h = (host *)c;
+    return h_contract(h, a) != NULL || a->bytes[19] == 0x42;
+}
+static evmjit_bytes32 m_get_storage(evmjit_host_context *c, const evmjit_address *a, const evmjit_bytes32 *k) {
+    host *h = (host *)c;
+    slot *s = h_slot(h->slots, &h->nslots, a, k, false);
+    evmjit_bytes32 z = {{0}};
+    return s ? s->value : z;
+}
+static evmjit_storage_status m_set_storage(evmjit_host_context *c, const evmjit_address *a,
+                                           const evmjit_bytes32 *k, const evmjit_bytes32 *v) {
+    host *h = (host *)c;
+    slot *s = h_slot(h->slots, &h->nslots, a, k, true);
+    if (!s) return EVMJIT_STORAGE_ASSIGNED;
+    evmjit_bytes32 o = s->original, cur = s->value;
+    evmjit_storage_status st;
+    if (b32_eq(&cur, v)) st = EVMJIT_STORAGE_ASSIGNED;
+    else if (b32_eq(&o, &cur)) st = b32_zero(&o) ? EVMJIT_STORAGE_ADDED : b32_zero(v) ? EVMJIT_STORAGE_DELETED : EVMJIT_STORAGE_MODIFIED;
+    else if (!b32_zero(&o) && b32_zero(&cur)) st = b32_eq(v, &o) ? EVMJIT_STORAGE_DELETED_RESTORED : EVMJIT_STORAGE_DELETED_ADDED;
+    else if (!b32_zero(&o) && b32_zero(v)) st = EVMJIT_STORAGE_MODIFIED_DELETED;
+    else if (b32_zero(&o) && b32_zero(v)) st = EVMJIT_STORAGE_ADDED_DELETED;
+    else if (b32_eq(v, &o)) st = EVMJIT_STORAGE_MODIFIED_RESTORED;
+    else st = EVMJIT_STORAGE_ASSIGNED;
+    s->value = *v;
+    return st;
+}
+static evmjit_bytes32 m_balance(evmjit_host_context *c, const evmjit_address *a) {
+    (void)c;
+    evmjit_bytes32 b = {{0}};
+    b.bytes[31] = a->bytes[19];
+    b.bytes[30] = 1;
+    return b;
+}
+static size_t m_code_size(evmjit_host_context *c, const evmjit_address *a) {
+    contract *k = h_contract((host *)c, a);
+    return k ? k->size : 0;
+}
+static evmjit_bytes32 m_code_hash(evmjit_host_context *c, const evmjit_address *a) {
+    contract *k = h_contract((host *)c, a);
+    evmjit_bytes32 z = {{0}};
+    return k ? evmjit_keccak256(k->code, k->size) : z;
+}
+static size_t m_copy_code(evmjit_host_context *c, const evmjit_address *a, size_t o, uint8_t *b, size_t n) {
+    contract *k = h_contract((host *)c, a);
+    if (!k || o >= k->size) return 0;
+    size_t m = k->size - o < n ? k->size - o : n;
+    memcpy(b, k->code + o, m);
+    return m;
+}
+static bool m_selfdestruct(evmjit_host_context *c, const evmjit_address *a, const evmjit_address *b) {
+    host *h = (host *)c;
+    (void)a, (void)b;
+    return h->selfdestructs++ == 0;
+}
+static const evmjit_host_interface *iface(void);
+static evmjit_result m_call(evmjit_host_context *c, const evmjit_message *msg) {
+    host *h = (host *)c;
+    h->calls++;
+    h->call_digest = h->call_digest * 1000003u ^ (uint64_t)msg->gas ^ ((uint64_t)msg->kind << 56) ^
+                     ((uint64_t)msg->input_size << 40) ^ ((uint64_t)msg->flags << 48) ^ msg->code_address.bytes[19];
+    if (msg->kind == EVMJIT_CREATE || msg->kind == EVMJIT_CREATE2) {
+        h->creates++;
+        evmjit_result r;
+        memset(&r, 0, sizeof r);
+        r.status_code = msg->input_size % 3 == 2 ? EVMJIT_REVERT : EVMJIT_SUCCESS;
+        r.gas_left = msg->gas / 2;
+        r.create_address.bytes[19] = (uint8_t)(0x80 + h->creates);
+        return r;
+    }
+    contract *k = h_contract(h, &msg->code_address);
+    if (!k) {
+        evmjit_result r;
+        memset(&r, 0, sizeof r);
+        r.status_code = EVMJIT_SUCCESS;
+        r.gas_left = msg->gas;
+        return r;
+    }
+    evmjit_fn fn = h->mode == MODE_INTERP ? evmjit_interpret : k->fn[h->rev];
+    if (!fn) fn = evmjit_interpret;
+    return evmjit__run_frame(fn, NULL, iface(), c, h->rev, msg, k->code, k->size);
+}
+static evmjit_tx_context m_tx(evmjit_host_context *c) {
+    (void)c;
+    static const evmjit_bytes32 blobs[2] = {{{1, 2, 3}}, {{4, 5, 6}}};
+    evmjit_tx_context t;
+    memset(&t, 0, sizeof t);
+    t.tx_gas_price.bytes[31] = 7;
+    t.tx_origin.bytes[19] = 0x0a;
+    t.block_coinbase.bytes[19] = 0xcb;
+    t.block_number = 1000;
+    t.block_timestamp = 1700000000;
+    t.block_gas_limit = 30000000;
+    t.block_prev_randao.bytes[0] = 0x99;
+    t.chain_id.bytes[31] = 1;
+    t.block_base_fee.bytes[31] = 10;
+    t.blob_base_fee.bytes[31] = 3;
+    t.blob_hashes = blobs;
+    t.blob_hashes_count = 2;
+    return t;
+}
+static evmjit_bytes32 m_block_hash(evmjit_host_context *c, int64_t n) {
+    (void)c;
+    evmjit_bytes32 b = {{0}};
+    b.bytes[0] = 0xbb;
+    b.bytes[31] = (uint8_t)n;
+    return b;
+}
+static void m_log(evmjit_host_context *c, const evmjit_address *a, const uint8_t *d, size_t n,
+                  const evmjit_bytes32 t[], size_t tn) {
+    host *h = (host *)c;
+    uint8_t hdr[28];
+    memcpy(hdr, a->bytes, 20);
+    for (int i = 0; i < 8; i++) hdr[20 + i] = (uint8_t)((n | (uint64_t)tn << 56) >> (8 * i));
+    evmjit_keccak_absorb(&h->logs, hdr, sizeof hdr);
+    if (n) evmjit_keccak_absorb(&h->logs, d, n);
+    for (size_t i = 0; i < tn; i++) evmjit_keccak_absorb(&h->logs, t[i].bytes, 32);
+    h->nlogs++;
+}
+static evmjit_access_status m_access(evmjit_host_context *c, const evmjit_address *a) {
+    host *h = (host *)c;
+    for (int i = 0; i < h->nwarm; i++)
+        if (addr_eq(&h->warm[i], a)) return EVMJIT_ACCESS_WARM;
+    if (h->nwarm < 64) h->warm[h->nwarm++] = *a;
+    return EVMJIT_ACCESS_COLD;
+}
+static evmjit_access_status m_access_storage(evmjit_host_context *c, const evmjit_address *a,
+                                             const evmjit_bytes32 *k) {
+    host *h = (host *)c;
+    slot *s = h_slot(h->slots, &h->nslots, a, k, true);
+    if (!s) return EVMJIT_ACCESS_WARM;
+    bool was = s->warm;
+    s->warm = true;
+    return was ? EVMJIT_ACCESS_WARM : EVMJIT_ACCESS_COLD;
+}
+static evmjit_bytes32 m_tget(evmjit_host_context *c, const evmjit_address *a, const evmjit_bytes32 *k) {
+    host *h = (host *)c;
+    slot *s = h_slot(h->tslots, &h->ntslots, a, k, false);
+    evmjit_bytes32 z = {{0}};
+    return s ? s->value : z;
+}
+static void m_tset(evmjit_host_context *c, const evmjit_address *a, const evmjit_bytes32 *k, const evmjit_bytes32 *v) {
+    host *h = (host *)c;
+    slot *s = h_slot(h->tslots, &h->ntslots, a, k, true);
+    if (s) s->value = *v;
+}
+static const evmjit_host_interface *iface(void) {
+    static const evmjit_host_interface i = {m_exists, m_get_storage, m_set_storage, m_balance, m_code_size,
+                                            m_code_hash, m_copy_code, m_selfdestruct, m_call, m_tx,
+                                            m_block_hash, m_log, m_access, m_access_storage, m_tget, m_tset};
+    return &i;
+}
+
+/* ---- one run and its observable outcome ---- */
+
+typedef struct outcome {
+    evmjit_status_code status;
+    int64_t gas_left, refund;
+    evmjit_bytes32 output; /* keccak of the output */
+    size_t output_size;
+    evmjit_bytes32 state; /* storage, transient storage, warm sets, logs, calls */
+    int nslots, nlogs;
+    long calls;
+} outcome;
+
+#define ADDR_MAIN 0x10
+#define ADDR_OTHER 0x20
+
+static void host_reset(host *h, int mode, evmjit_revision rev) {
+    contract keep[4];
+    int nk = h->ncontracts;
+    memcpy(keep, h->contracts, sizeof keep);
+    memset(h, 0, sizeof *h);
+    memcpy(h->contracts, keep, sizeof keep);
+    h->ncontracts = nk;
+    h->mode = mode;
+    h->rev = rev;
+    evmjit_keccak_init(&h->logs);
+}
+
+static void host_digest(host *h, outcome *o) {
+    evmjit_keccak k;
+    evmjit_keccak_init(&k);
+    for (int i = 0; i < h->nslots; i++) {
+        evmjit_keccak_absorb(&k, (const uint8_t *)&h->slots[i].addr, 20);
+        evmjit_keccak_absorb(&k, h->slots[i].key.bytes, 32);
+        evmjit_keccak_absorb(&k, h->slots[i].value.bytes, 32);
+        uint8_t w = h->slots[i].warm;
+        evmjit_keccak_absorb(&k, &w, 1);
+    }
+    for (int i = 0; i < h->ntslots; i++) {
+        evmjit_keccak_absorb(&k, h->tslots[i].key.bytes, 32);
+        evmjit_keccak_absorb(&k, h->tslots[i].value.bytes, 32);
+    }
+    for (int i = 0; i < h->nwarm; i++) evmjit_keccak_absorb(&k, h->warm[i].bytes, 20);
+    evmjit_keccak lk = h->logs;
+    evmjit_bytes32 lh = evmjit_keccak_final(&lk);
+    evmjit_keccak_absorb(&k, lh.bytes, 32);
+    uint64_t misc[4] = {(uint64_t)h->calls, (uint64_t)h->creates, (uint64_t)h->selfdestructs, h->call_digest};
+    evmjit_keccak_absorb(&k, (const uint8_t *)misc, sizeof misc);
+    o->state = evmjit_keccak_final(&k);
+    o->nslots = h->nslots;
+    o->nlogs = h->nlogs;
+    o->calls = h->calls;
+}
+
+static void run(host *h, int mode, evmjit_revision rev, const uint8_t *code, size_t size, evmjit_fn fn,
+                int64_t gas, const uint8_t *input, size_t input_size, outcome *o) {
+    host_reset(h, mode, rev);
+    evmjit_message msg;
+    memset(&msg, 0, sizeof msg);
+    msg.gas = gas;
+    msg.recipient.bytes[19] = ADDR_MAIN;
+    msg.code_address.bytes[19] = ADDR_MAIN;
+    msg.sender.bytes[19] = 0x0a;
+    msg.value.bytes[31] = 5;
+    msg.input_data = input;
+    msg.input_size = input_size;
+    evmjit_result r = evmjit__run_frame(mode == MODE_INTERP ? evmjit_interpret : fn, NULL, iface(),
+                                        (evmjit_host_context *)h, rev, &msg, code, size);
+    memset(o, 0, sizeof *o);
+    o->status = r.status_code;
+    o->gas_left = r.gas_left;
+    o->refund = r.gas_refund;
+    o->output_size = r.output_size;
+    o->output = evmjit_keccak256(r.output_data, r.output_size);
+    if (r.release) r.release(&r);
+    host_digest(h, o);
+}
+
+static bool outcome_eq(const outcome *a, const outcome *b) {
+    return a->status == b->status && a->gas_left == b->gas_left && a->refund == b->refund &&
+           a->output_size == b->output_size && b32_eq(&a->output, &b->output) && b32_eq(&a->state, &b->state);
+}
+
+static void outcome_print(const char *tag, const outcome *o) {
+    fprintf(stderr, "  %-6s status %d gas_left %lld refund %lld output %zu slots %d logs %d calls %ld\n", tag,
+            o->status, (long long)o->gas_left, (long long)o->refund, o->output_size, o->nslots, o->nlogs, o->calls);
+}
+
+static void hex_print(const uint8_t *code, size_t n) {
+    for (size_t i = 0; i < n; i++) fprintf(stderr, "%02x", code[i]);
+    fputc('\n', stderr);
+}
+
+static size_t from_hex(const char *hex, uint8_t *out, size_t cap) {
+    size_t n = 0;
+    for (; hex[0] && hex[1] && n < cap; hex += 2) {
+        unsigned v;
+        if (sscanf(hex, "%2x", &v) != 1) break;
+        out[n++] = (uint8_t)v;
+    }
+    return n;
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- the program set: main code plus the callee, compiled for one revision ---- */
+
+typedef struct compiled {
+    void *prog[4];
+    int n;
+} compiled;
+
+static evmjit_fn jit(const uint8_t *code, size_t size, evmjit_revision rev, compiled *keep, char *err, size_t errn) {
+    evmjit_fn fn = NULL;
+    void *prog = NULL;
+    evmjit_bytes32 hash = evmjit_keccak256(code, size);
+    evmjit_error e = B->compile_jit(compiler, code, size, rev, &hash, &fn, &prog, NULL, err, errn);
+    if (e != EVMJIT_OK) return NULL;
+    keep->prog[keep->n++] = prog;
+    return fn;
+}
+static void release(compiled *keep) {
+    for (int i = 0; i < keep->n; i++) B->free_code(keep->prog[i]);
+    keep->n = 0;
+}
+
+static host H;
+static uint8_t other_code[512];
+static size_t other_size;
+
+/* Runs code in both tiers and compares. Returns true when they agree. */
+static bool differential(const char *name, evmjit_revision rev, const uint8_t *code, size_t size, int64_t gas,
+                         const uint8_t *input, size_t input_size, outcome *out_interp) {
+    char err[256] = "";
+    compiled keep = {{0}, 0};
+    H.ncontracts = 2;
+    memset(H.contracts, 0, sizeof H.contracts);
+    H.contracts[0].addr.bytes[19] = ADDR_MAIN;
+    H.contracts[0].code = code;
+    H.contracts[0].size = size;
+    H.contracts[1].addr.bytes[19] = ADDR_OTHER;
+    H.contracts[1].code = other_code;
+    H.contracts[1].size = other_size;
+    evmjit_fn fn = jit(code, size, rev, &keep, err, sizeof err);
+    if (!fn) {
+        CHECKF(0, "%s: compile failed: %s", name, err);
+        hex_print(code, size);
+        release(&keep);
+        return false;
+    }
+    H.contracts[0].fn[rev] = fn;
+    H.contracts[1].fn[rev] = jit(other_code, other_size, rev, &keep, err, sizeof err);
+    outcome a, b;
+    run(&H, MODE_INTERP, rev, code, size, NULL, gas, input, input_size, &a);
+    run(&H, MODE_JIT, rev, code, size, fn, gas, input, input_size, &b);
+    release(&keep);
+    bool same = outcome_eq(&a, &b);
+    CHECKF(same, "%s (rev %d, gas %lld): interpreter and JIT differ", name, rev, (long long)gas);
+    if (!same) {
+        outcome_print("interp", &a);
+        outcome_print("jit", &b);
+        fprintf(stderr, "  output %s, state %s\n", b32_eq(&a.output, &b.output) ? "same" : "differs",
+                b32_eq(&a.state, &b.state) ? "same" : "differs");
+        if (size <= 4096) hex_print(code, size);
+    }
+    if (out_interp) *out_interp = a;
+    return same;
+}
+
+static bool diff_hex(const char *name, evmjit_revision rev, const char *hex, int64_t gas, outcome *o) {
+    static uint8_t code[65536];
+    size_t n = from_hex(hex, code, sizeof code);
+    static const uint8_t input[40] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                      17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36};
+    return differential(name, rev, code, n, gas, input, sizeof input, o);
+}
+
+/* Exact expectations from the interpreter's unit tests: the JIT must give the same. */
+static void expect(const char *name, evmjit_revision rev, const char *hex, int64_t gas, evmjit_status_code st,
+                   int64_t gas_left) {
+    outcome o;
+    if (!diff_hex(name, rev, hex, gas, &o)) return;
+    CHECKF(o.status == st && o.gas_left == gas_left, "%s: status %d gas %lld, want %d %lld", name, o.status,
+           (long long)o.gas_left, st, (long long)gas_left);
+}
+
+static void directed(void) {
+    expect("add11 cancun", EVMJIT_CANCUN, "600160010160005500", 100000, EVMJIT_SUCCESS, 100000 - 12 - 22100);
+    expect("add11 frontier", EVMJIT_FRONTIER, "600160010160005500", 100000, EVMJIT_SUCCESS, 100000 - 12 - 20000);
+    expect("sstore stipend", EVMJIT_ISTANBUL, "600160005500", 2306, EVMJIT_OUT_OF_GAS, 0);
+    expect("underflow", EVMJIT_CANCUN, "01", 100, EVMJIT_STACK_UNDERFLOW, 0);
+    expect("undefined 0x0c", EVMJIT_CANCUN, "0c", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("invalid 0xfe", EVMJIT_CANCUN, "fe", 100, EVMJIT_INVALID_INSTRUCTION, 0);
+    expect("push0 before shanghai", EVMJIT_LONDON, "5f", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("push0 shanghai", EVMJIT_SHANGHAI, "5f00", 100, EVMJIT_SUCCESS, 98);
+    expect("clz before osaka", EVMJIT_PRAGUE, "60011e", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("clz osaka", EVMJIT_OSAKA, "60011e00", 100, EVMJIT_SUCCESS, 92);
+    expect("tload cancun", EVMJIT_CANCUN, "60005c00", 200, EVMJIT_SUCCESS, 97);
+    expect("tload shanghai", EVMJIT_SHANGHAI, "60005c00", 200, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("shl before constantinople", EVMJIT_BYZANTIUM, "600160011b", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("revert before byzantium", EVMJIT_HOMESTEAD, "60006000fd", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
+    expect("revert", EVMJIT_CANCUN, "60006000fd", 100, EVMJIT_REVERT, 94);
+    expect("out of gas", EVMJIT_CANCUN, "6001600101", 8, EVMJIT_OUT_OF_GAS, 0);
+    expect("bad jump", EVMJIT_CANCUN, "600056", 100, EVMJIT_BAD_JUMP_DESTINATION, 0);
+    expect("jump into push data", EVMJIT_CANCUN, "6004566a5b00", 100, EVMJIT_BAD_JUMP_DESTINATION, 0);
+    expect("good jump", EVMJIT_CANCUN, "600456fe5b00", 100, EVMJIT_SUCCESS, 88);
+    expect("jumpi not taken", EVMJIT_CANCUN, "6000600a5700", 100, EVMJIT_SUCCESS, 84);
+    expect("mstore", EVMJIT_CANCUN, "602a60005200", 100, EVMJIT_SUCCESS, 88);
+    expect("mstore huge offset", EVMJIT_CANCUN, "602a64010000000052", 1000000, EVMJIT_OUT_OF_GAS, 0);
+    expect("keccak hostile size", EVMJIT_CANCUN,
+           "7f800000000000000000000000000000000000000000000000000000000000000060002000", 1000000,
+           EVMJIT_OUT_OF_GAS, 0);
+    expect("exp gas", EVMJIT_CANCUN, "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff60020a00",
+           10000, EVMJIT_SUCCESS, 10000 - 3 - 3 - 10 - 50 * 32);
+    expect("truncated push", EVMJIT_CANCUN, "61ff", 100, EVMJIT_SUCCESS, 97);
+    expect("empty code", EVMJIT_CANCUN, "", 100, EVMJIT_SUCCESS, 100);
+    expect("jumpi at the end", EVMJIT_CANCUN, "600060035700", 100, EVMJIT_SUCCESS, 84);
+    expect("jumpi last byte", EVMJIT_CANCUN, "6000600057", 100, EVMJIT_SUCCESS, 84);
+
+    /* the order of failures inside one batched section: underflow after an OOG point, OOG
+       before an underflow, overflow */
+    expect("oog before underflow", EVMJIT_CANCUN, "6001600101016001", 8, EVMJIT_OUT_OF_GAS, 0);
+    expect("underflow before oog", EVMJIT_CANCUN, "600101", 6, EVMJIT_STACK_UNDERFLOW, 0);
+    expect("underflow at the second add", EVMJIT_CANCUN, "60016001010101", 1000, EVMJIT_STACK_UNDERFLOW, 0);
+    expect("oog at a later push", EVMJIT_CANCUN, "600160016001600160016001", 16, EVMJIT_OUT_OF_GAS, 0);
+    {
+        char hex[2 * 1100 + 16];
+        for (int i = 0; i < 1025; i++) memcpy(hex + 2 * i, "5f", 2);
+        hex[2 * 1025] = 0;
+        expect("stack overflow", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_STACK_OVERFLOW, 0);
+        expect("overflow vs oog", EVMJIT_SHANGHAI, hex, 2000, EVMJIT_OUT_OF_GAS, 0);
+        expect("overflow vs oog 2", EVMJIT_SHANGHAI, hex, 2048, EVMJIT_STACK_OVERFLOW, 0);
+        for (int i = 0; i < 1024; i++) memcpy(hex + 2 * i, "5f", 2);
+        memcpy(hex + 2 * 1024, "00", 3);
+        expect("stack full", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_SUCCESS, 100000 - 2048);
+        /* a loop that pushes one item per iteration overflows across blocks */
+        expect("overflow in a loop", EVMJIT_SHANGHAI, "5b5f600056", 1000000, EVMJIT_STACK_OVERFLOW, 0);
+    }
+    /* GAS and PC see exact values mid-block */
+    diff_hex("gas pc", EVMJIT_CANCUN, "6001600201505a585a60005260206000f3", 1000, NULL);
+    /* MLOAD/MSTORE fast and slow paths, MSIZE, memory growth */
+    diff_hex("memory", EVMJIT_CANCUN,
+             "7f0102030405060708091011121314151617181920212223242526272829303132600052"
+             "600351601f51593d6040526060600153602060405260806000f3",
+             100000, NULL);
+    diff_hex("memory oog growth", EVMJIT_CANCUN, "60ff61fff052", 3000, NULL);
+    /* CALLDATALOAD in, partly in, and past the input */
+    diff_hex("calldataload", EVMJIT_CANCUN,
+             "600035600452601035602452602035604452603035606452610100356084526001600003356084"
+             "5260a06000f3",
+             100000, NULL);
+    /* environment */
+    diff_hex("env", EVMJIT_CANCUN,
+             "303132333436383a3d414243444546474849484a4a60014960004960ff4960204060fe40596000"
+             "52602060006000393b3c3f00",
+             100000, NULL);
+    diff_hex("env values", EVMJIT_CANCUN,
+             "3060005233602052346040523660605238608052306000526103e8406000526001496020526000"
+             "4960405260a06000f3",
+             100000, NULL);
+}
+
+/* ---- every opcode class over interesting operands ---- */
+
+static const char *const interesting[] = {
+    "00", "01", "02", "03", "07", "1f", "20", "21", "ff", "0100", "fe",
+    "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    "8000000000000000000000000000000000000000000000000000000000000000",
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "010000000000000000",
+    "ffffffffffffffff",
+    "80",
+    "1e",
+    "f8",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+};
+#define N_INTERESTING (int)(sizeof interesting / sizeof interesting[0])
+
+static void push_hex(char *out, const char *v) {
+    size_t n = strlen(v) / 2;
+    char op[3];
+    snprintf(op, sizeof op, "%02x", (unsigned)(0x5f + n));
+    strcat(out, op);
+    strcat(out, v);
+}
+
+static void opcode_classes(void) {
+    static const uint8_t binary[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0a, 0x0b, 0x10, 0x11, 0x12,
+                                     0x13, 0x14, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d};
+    static const uint8_t unary[] = {0x15, 0x19, 0x1e};
+    /* one program per opcode: every operand pair, each result stored at its own offset,
+       the whole memory returned (its hash is compared) */
+    static char hex[200000];
+    char name[64];
+    for (size_t k = 0; k < sizeof binary; k++) {
+        hex[0] = 0;
+        int at = 0;
+        for (int i = 0; i < N_INTERESTING; i++)
+            for (int j = 0; j < N_INTERESTING; j++, at++) {
+                push_hex(hex, interesting[j]);
+                push_hex(hex, interesting[i]);
+                char tail[32];
+                snprintf(tail, sizeof tail, "%02x61%04x52", binary[k], at * 32);
+                strcat(hex, tail);
+            }
+        char tail[32];
+        snprintf(tail, sizeof tail, "61%04x6000f3", at * 32);
+        strcat(hex, tail);
+        snprintf(name, sizeof name, "binary op %02x", binary[k]);
+        diff_hex(name, EVMJIT_OSAKA, hex, 10000000, NULL);
+    }
+    for (size_t k = 0; k < sizeof unary; k++) {
+        hex[0] = 0;
+        for (int i = 0; i < N_INTERESTING; i++) {
+            push_hex(hex, interesting[i]);
+            char tail[32];
+            snprintf(tail, sizeof tail, "%02x61%04x52", unary[k], i * 32);
+            strcat(hex, tail);
+        }
+        char tail[32];
+        snprintf(tail, sizeof tail, "61%04x6000f3", N_INTERESTING * 32);
+        strcat(hex, tail);
+        diff_hex("unary", EVMJIT_OSAKA, hex, 10000000, NULL);
+    }
+    for (int op = 0x08; op <= 0x09; op++) {
+        hex[0] = 0;
+        int at = 0;
+        for (int i = 0; i < N_INTERESTING; i += 2)
+            for (int j = 0; j < N_INTERESTING; j += 3)
+                for (int m = 0; m < N_INTERESTING; m += 4, at++) {
+                    push_hex(hex, interesting[m]);
+                    push_hex(hex, interesting[j]);
+                    push_hex(hex, interesting[i]);
+                    char tail[32];
+                    snprintf(tail, sizeof tail, "%02x61%04x52", op, at * 32);
+                    strcat(hex, tail);
+                }
+        char tail[32];
+        snprintf(tail, sizeof tail, "61%04x6000f3", at * 32);
+        strcat(hex, tail);
+        diff_hex("addmod/mulmod", EVMJIT_OSAKA, hex, 10000000, NULL);
+    }
+    /* DUP1..16 and SWAP1..16 over 17 distinct items, then return them all */
+    for (int op = 0x80; op <= 0x9f; op++) {
+        hex[0] = 0;
+        for (int i = 0; i < 17; i++) {
+            char item[8];
+            snprintf(item, sizeof item, "60%02x", i + 1);
+            strcat(hex, item);
+        }
+        char tail[16];
+        snprintf(tail, sizeof tail, "%02x", op);
+        strcat(hex, tail);
+        for (int i = 0; i < 18; i++) {
+            char st[16];
+            snprintf(st, sizeof st, "60%02x52", (17 - i) * 32 % 256);
+            strcat(hex, st);
+        }
+        strcat(hex, "6102406000f3");
+        diff_hex("dup/swap", EVMJIT_CANCUN, hex, 100000, NULL);
+    }
+    /* every opcode byte on its own and after a few pushes: all of them under Osaka, and
+       under every revision those whose availability changes between revisions */
+    for (int rev = 0; rev <= EVMJIT_OSAKA; rev++)
+        for (int op = 0; op < 256; op++) {
+            int g0, i0, r0;
+            bool first = evmjit_op_info(EVMJIT_FRONTIER, (unsigned)op, &g0, &i0, &r0);
+            bool last = evmjit_op_info(EVMJIT_OSAKA, (unsigned)op, &g0, &i0, &r0);
+            if (rev != EVMJIT_OSAKA && first == last) continue;
+            snprintf(hex, sizeof hex, "%02x", op);
+            diff_hex("lone op", (evmjit_revision)rev, hex, 100000, NULL);
+            snprintf(hex, sizeof hex, "6001600260036004600560066007%02x00", op);
+            diff_hex("op after pushes", (evmjit_revision)rev, hex, 100000, NULL);
+        }
+}
+
+/* ---- nested calls: to the other contract and to itself ---- */
+
+static void calls(void) {
+    /* other: stores calldata word 0 at slot 1, logs it, returns 32 bytes (its GAS) */
+    other_size = from_hex("60003560015560206000a15a60005260206000f3", other_code, sizeof other_code);
+    /* CALL other with value 0 and 1, STATICCALL (SSTORE fails), DELEGATECALL, CALLCODE;
+       copy return data; then return everything */
+    diff_hex("calls", EVMJIT_CANCUN,
+             "602a60005260206020602060006000602061fffff1"  /* CALL other, value 0 */
+             "60206040602060006001602061fffff1"          /* CALL other, value 1 */
+             "6020606060206000602061fffffa"              /* STATICCALL: fails inside */
+             "6020608060206000602061fffff4"              /* DELEGATECALL */
+             "602060a060206000600060206161a8f2"          /* CALLCODE */
+             "3d60006000600060c03e"                       /* RETURNDATACOPY 0 */
+             "60e06000f3",
+             1000000, NULL);
+    /* recursion into itself until the gas runs down (63/64 rule) */
+    diff_hex("self recursion", EVMJIT_CANCUN, "60006000600060006000305af1600055", 200000, NULL);
+    diff_hex("self recursion frontier", EVMJIT_FRONTIER, "600060006000600060006010615000f1600055", 200000, NULL);
+    /* CREATE / CREATE2 / SELFDESTRUCT */
+    diff_hex("create", EVMJIT_CANCUN, "6005600060006000f56003600060f0600052600052600b6000f0ff", 1000000, NULL);
+}
+
+/* ---- revisions: one busy program under every revision ---- */
+
+static void revisions(void) {
+    static const char *prog =
+        "6001600055600160005560006000556000545060026001556001600155" /* SSTORE statuses */
+        "600060006000600060006020615000f150"                          /* CALL other */
+        "31503b503f50475048504a50"                                    /* BALANCE etc. */
+        "60ff60ff0a5060016101000a50"                                  /* EXP */
+        "6001600020505a50";
+    other_size = from_hex("60003560015560206000a15a60005260206000f3", other_code, sizeof other_code);
+    for (int rev = 0; rev <= EVMJIT_OSAKA; rev++) {
+        diff_hex("revision program", (evmjit_revision)rev, prog, 1000000, NULL);
+        for (int64_t gas = 1; gas < 60000; gas = gas * 3 / 2 + 1) diff_hex("revision program gas", (evmjit_revision)rev, prog, gas, NULL);
+    }
+}
+
+/* ============================================================================================
+   Random programs (differential testing): meaningful stretches of code with jumps to real
+   JUMPDESTs, loops, dynamic jumps, memory, storage, logs, calls.
+   ========================================================================================== */
+
+typedef struct gen {
+    uint8_t *code;
+    size_t n, cap;
+    uint64_t rng;
+    int depth;
+    size_t fix[64]; /* PUSH2 operand positions waiting for a label */
+    int fix_label[64];
+    int nfix;
+    int labels;
+} gen;
+
+static uint64_t rnd(gen *g) {
+    g->rng ^= g->rng << 13;
+    g->rng ^= g->rng >> 7;
+    g->rng ^= g->rng << 17;
+    return g->rng;
+}
+static int rn(gen *g, int n) { return (int)(rnd(g) % (uint64_t)n); }
+static void emit(gen *g, uint8_t b) {
+    if (g->n < g->cap) g->code[g->n++] = b;
+}
+static void emit_push(gen *g, uint64_t v) {
+    int len = 1;
+    while (len < 8 && (v >> (8 * len))) len++;
+    emit(g, (uint8_t)(0x5f + len));
+    for (int i = len - 1; i >= 0; i--) emit(g, (uint8_t)(v >> (8 * i)));
+    g->depth++;
+}
+static void emit_push_interesting(gen *g) {
+    int k = rn(g, 4);
+    if (k == 0) {
+        emit_push(g, (uint64_t)rn(g, 40));
+    } else if (k == 1) {
+        const char *v = interesting[rn(g, N_INTERESTING)];
+        size_t n = strlen(v) / 2;
+        emit(g, (uint8_t)(0x5f + n));
+        for (size_t i = 0; i < n; i++) {
+            unsigned x;
+            sscanf(v + 2 * i, "%2x", &x);
+            emit(g, (uint8_t)x);
+        }
+        g->depth++;
+    } else if (k == 2) {
+        int n = 1 + rn(g, 32);
+        emit(g, (uint8_t)(0x5f + n));
+        for (int i = 0; i < n; i++) emit(g, (uint8_t)rnd(g));
+        g->depth++;
+    } else {
+        emit_push(g, rnd(g) & 0xffff);
+    }
+}
+static void ensure_depth(gen *g, int n) {
+    while (g->depth < n) emit_push_interesting(g);
+}
+static void op(gen *g, uint8_t o, int in, int out) {
+    ensure_depth(g, in);
+    emit(g, o);
+    g->depth += out - in;
+}
+static int new_label(gen *g) { return g->labels++; }
+static void jump_to(gen *g, int label) { /* PUSH2 placeholder */
+    emit(g, 0x61);
+    if (g->nfix < 64) {
+        g->fix[g->nfix] = g->n;
+        g->fix_label[g->nfix++] = label;
+    }
+    emit(g, 0);
+    emit(g, 0);
+    g->depth++;
+}
+static void place_label(gen *g, int label) {
+    for (int i = 0; i < g->nfix; i++)
+        if (g->fix_label[i] == label && g->fix[i] + 1 < g->cap) {
+            g->code[g->fix[i]] = (uint8_t)(g->n >> 8);
+            g->code[g->fix[i] + 1] = (uint8_t)g->n;
+            g->fix_label[i] = -1;
+        }
+    emit(g, 0x5b);
+}
+
+static void gen_chunk(gen *g, int level);
+
+static void gen_body(gen *g, int n, int level) {
+    for (int i = 0; i < n && g->n + 64 < g->cap; i++) gen_chunk(g, level);
+}
+
+static void gen_chunk(gen *g, int level) {
+    static const uint8_t bin[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0a, 0x0b, 0x10, 0x11,
+                                  0x12, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d};
+    static const uint8_t env[] = {0x30, 0x32, 0x33, 0x34, 0x36, 0x38, 0x3a, 0x3d, 0x41, 0x42, 0x43,
+                                  0x44, 0x45, 0x46, 0x47, 0x48, 0x4a, 0x58, 0x59, 0x5a, 0x5f};
+    switch (rn(g, 24)) {
+    case 0: case 1: emit_push_interesting(g); break;
+    case 2: case 3: case 4: op(g, bin[rn(g, sizeof bin)], 2, 1); break;
+    case 5: op(g, (uint8_t)(rn(g, 3) == 0 ? 0x1e : rn(g, 2) ? 0x15 : 0x19), 1, 1); break;
+    case 6: op(g, (uint8_t)(0x08 + rn(g, 2)), 3, 1); break;
+    case 7: {
+        int n = 1 + rn(g, 16);
+        if (rn(g, 8)) ensure_depth(g, n);
+        op(g, (uint8_t)(0x7f + n), n, n + 1);
+        break;
+    }
+    case 8: {
+        int n = 1 + rn(g, 16);
+        if (rn(g, 8)) ensure_depth(g, n + 1);
+        op(g, (uint8_t)(0x8f + n), n + 1, n + 1);
+        break;
+    }
+    case 9: if (g->depth > 0) op(g, 0x50, 1, 0); break;
+    case 10: /* memory store */
+        ensure_depth(g, 1);
+        emit_push(g, rn(g, 50) ? (uint64_t)rn(g, 300) : rnd(g) & 0xfffff);
+        op(g, rn(g, 3) ? 0x52 : 0x53, 2, 0);
+        break;
+    case 11:
+        emit_push(g, rn(g, 30) ? (uint64_t)rn(g, 300) : rnd(g) & 0xfffff);
+        op(g, 0x51, 1, 1);
+        break;
+    case 12: /* storage */
+        if (rn(g, 2)) {
+            ensure_depth(g, 1);
+            emit_push(g, (uint64_t)rn(g, 6));
+            op(g, rn(g, 4) ? 0x55 : 0x5d, 2, 0);
+        } else {
+            emit_push(g, (uint64_t)rn(g, 6));
+            op(g, rn(g, 4) ? 0x54 : 0x5c, 1, 1);
+        }
+        break;
+    case 13: op(g, env[rn(g, sizeof env)], 0, 1); break;
+    case 14:
+        emit_push(g, (uint64_t)rn(g, 48));
+        op(g, 0x35, 1, 1);
+        break;
+    case 15: { /* copies */
+        static const uint8_t copies[] = {0x37, 0x39, 0x5e, 0x3e};
+        emit_push(g, (uint64_t)rn(g, 70));
+        emit_push(g, (uint64_t)rn(g, 70));
+        emit_push(g, (uint64_t)rn(g, 200));
+        op(g, copies[rn(g, 4)], 3, 0);
+        break;
+    }
+    case 16:
+        emit_push(g, (uint64_t)rn(g, 80));
+        emit_push(g, (uint64_t)rn(g, 200));
+        op(g, 0x20, 2, 1);
+        break;
+    case 17: { /* LOGn */
+        int t = rn(g, 5);
+        ensure_depth(g, t);
+        emit_push(g, (uint64_t)rn(g, 64));
+        emit_push(g, (uint64_t)rn(g, 128));
+        op(g, (uint8_t)(0xa0 + t), t + 2, 0);
+        break;
+    }
+    case 18: { /* forward JUMPI over a stretch */
+        if (level > 2) break;
+        int l = new_label(g);
+        ensure_depth(g, 1);
+        if (rn(g, 2)) op(g, 0x80, 1, 2); /* DUP1 as the condition */
+        jump_to(g, l);
+        op(g, 0x57, 2, 0);
+        int saved = g->depth;
+        gen_body(g, 1 + rn(g, 4), level + 1);
+        place_label(g, l);
+        g->depth = saved < g->depth ? saved : g->depth;
+        break;
+    }
+    case 19: { /* bounded loop: counter on the stack */
+        if (level > 1) break;
+        int l = new_label(g);
+        emit_push(g, (uint64_t)(1 + rn(g, 6)));
+        int top = (int)g->n;
+        emit(g, 0x5b);
+        int saved = g->depth;
+        for (int i = 0, n = 1 + rn(g, 4); i < n; i++) { /* stack-neutral body */
+            int k = rn(g, 4);
+            if (k == 0) {
+                emit_push(g, (uint64_t)rn(g, 100));
+                emit_push(g, (uint64_t)rn(g, 200));
+                op(g, 0x52, 2, 0);
+            } else if (k == 1) {
+                emit_push_interesting(g);
+                emit_push_interesting(g);
+                op(g, bin[rn(g, sizeof bin)], 2, 1);
+                op(g, 0x50, 1, 0);
+            } else if (k == 2) {
+                op(g, 0x80, 1, 2); /* counter */
+                emit_push(g, (uint64_t)rn(g, 4));
+                op(g, rn(g, 2) ? 0x55 : 0x5d, 2, 0);
+            } else {
+                emit_push(g, 1);
+                op(g, 0x50, 1, 0);
+            }
+        }
+        g->depth = saved;
+        emit_push(g, 1);
+        op(g, 0x90, 2, 2);
+        op(g, 0x03, 2, 1); /* counter - 1 */
+        op(g, 0x80, 1, 2);
+        emit(g, 0x61);
+        emit(g, (uint8_t)(top >> 8));
+        emit(g, (uint8_t)top);
+        g->depth++;
+        op(g, 0x57, 2, 0);
+        op(g, 0x50, 1, 0);
+        (void)l;
+        break;
+    }
+    case 20: { /* dynamic jump: target = a + b computed at run time, junk skipped */
+        if (level > 2) break;
+        int l = new_label(g);
+        jump_to(g, l);
+        emit_push(g, 0);
+        op(g, 0x01, 2, 1);
+        if (rn(g, 2)) op(g, 0x56, 1, 0);
+        else {
+            emit_push(g, 1);
+            op(g, 0x90, 2, 2);
+            op(g, 0x57, 2, 0);
+        }
+        for (int i = rn(g, 3); i > 0; i--) emit(g, (uint8_t)(rn(g, 2) ? 0xfe : 0x60));
+        place_label(g, l);
+        break;
+    }
+    case 21: { /* calls */
+        static const uint8_t kinds[] = {0xf1, 0xf2, 0xf4, 0xfa};
+        uint8_t k = kinds[rn(g, 4)];
+        emit_push(g, (uint64_t)rn(g, 64)); /* ret size */
+        emit_push(g, (uint64_t)rn(g, 128)); /* ret offset */
+        emit_push(g, (uint64_t)rn(g, 64)); /* args size */
+        emit_push(g, (uint64_t)rn(g, 128)); /* args offset */
+        if (k == 0xf1 || k == 0xf2) emit_push(g, (uint64_t)rn(g, 2));
+        emit_push(g, rn(g, 4) ? ADDR_OTHER : rn(g, 2) ? ADDR_MAIN : 0x42);
+        if (rn(g, 3)) emit_push(g, (uint64_t)rn(g, 50000));
+        else op(g, 0x5a, 0, 1);
+        op(g, k, k == 0xf1 || k == 0xf2 ? 7 : 6, 1);
+        break;
+    }
+    case 22: { /* account and block queries */
+        static const uint8_t q[] = {0x31, 0x3b, 0x3f, 0x40, 0x49};
+        uint8_t o = q[rn(g, 5)];
+        emit_push(g, o == 0x40 ? (uint64_t)(990 + rn(g, 20)) : o == 0x49 ? (uint64_t)rn(g, 3)
+                                                            : rn(g, 2) ? ADDR_OTHER : (uint64_t)rn(g, 256));
+        op(g, o, 1, 1);
+        break;
+    }
+    case 23: { /* rare: create, a random byte, EXTCODECOPY */
+        int k = rn(g, 6);
+        if (k == 0) {
+            emit_push(g, (uint64_t)rn(g, 9));
+            emit_push(g, (uint64_t)rn(g, 64));
+            emit_push(g, (uint64_t)rn(g, 2));
+            op(g, 0xf0, 3, 1);
+        } else if (k == 1) {
+            emit_push(g, (uint64_t)rn(g, 5));
+            emit_push(g, (uint64_t)rn(g, 9));
+            emit_push(g, (uint64_t)rn(g, 64));
+            emit_push(g, 0);
+            op(g, 0xf5, 4, 1);
+        } else if (k == 2) {
+            emit(g, (uint8_t)rnd(g)); /* anything, even undefined */
+            g->depth = g->depth > 2 ? g->depth - 1 : g->depth;
+        } else {
+            emit_push(g, (uint64_t)rn(g, 40));
+            emit_push(g, (uint64_t)rn(g, 10));
+            emit_push(g, (uint64_t)rn(g, 100));
+            emit_push(g, ADDR_OTHER);
+            op(g, 0x3c, 4, 0);
+        }
+        break;
+    }
+    }
+}
+
+/* One random program into g->code; returns its size. */
+static size_t gen_program(gen *g) {
+    g->n = 0;
+    g->depth = 0;
+    g->nfix = 0;
+    g->labels = 0;
+    gen_body(g, 5 + rn(g, 60), 0);
+    for (int i = 0; i < g->nfix; i++)
+        if (g->fix_label[i] >= 0) place_label(g, g->fix_label[i]);
+    switch (rn(g, 6)) {
+    case 0: emit(g, 0x00); break;
+    case 1:
+        emit_push(g, (uint64_t)rn(g, 96));
+        emit_push(g, (uint64_t)rn(g, 64));
+        emit(g, 0xf3);
+        break;
+    case 2:
+        emit_push(g, (uint64_t)rn(g, 64));
+        emit_push(g, (uint64_t)rn(g, 64));
+        emit(g, 0xfd);
+        break;
+    case 3: emit(g, 0xfe); break;
+    case 4:
+        if (rn(g, 4) == 0) {
+            emit_push(g, 0x42);
+            emit(g, 0xff);
+        }
+        break;
+    default: break;
+    }
+    return g->n;
+}
+
+static void random_programs(long count, uint64_t seed, bool quiet) {
+    static uint8_t code[8192], other[1024];
+    gen g = {code, 0, sizeof code, seed ? seed : 0x9e3779b97f4a7c15ull, 0, {0}, {0}, 0, 0};
+    long bad = 0;
+    double t0 = now_ms();
+    for (long i = 0; i < count; i++) {
+        uint64_t program_seed = g.rng;
+        /* a callee for this program */
+        gen og = {other, 0, sizeof other, g.rng ^ 0x5555, 0, {0}, {0}, 0, 0};
+        rnd(&og);
+        size_t on = gen_program(&og);
+        memcpy(other_code, other, on < sizeof other_code ? on : sizeof other_code);
+        other_size = on < sizeof other_code ? on : sizeof other_code;
+        size_t n = gen_program(&g);
+        evmjit_revision rev = (evmjit_revision)(rn(&g, 4) ? EVMJIT_CANCUN + rn(&g, 3) : rn(&g, EVMJIT_OSAKA + 1));
+        int64_t gas = rn(&g, 3) ? 1000000 : 1 + rn(&g, 30000);
+        uint8_t input[64];
+        size_t in_size = (size_t)rn(&g, 65);
+        for (size_t k = 0; k < in_size; k++) input[k] = (uint8_t)rnd(&g);
+        char name[64];
+        snprintf(name, sizeof name, "random #%ld seed %llu", i, (unsigned long long)program_seed);
+        if (!differential(name, rev, code, n, gas, input, in_size, NULL)) {
+            if (++bad >= 5) {
+                fprintf(stderr, "stopping after 5 mismatches\n");
+                break;
+            }
+        }
+    }
+    if (!quiet)
+        printf("random: %ld programs in %.0f ms, %ld mismatches\n", count, now_ms() - t0, bad);
+}
+
+/* ============================================================================================
+   AOT: compile to a shared object, check its undefined symbols, load it and run it
+   ========================================================================================== */
+
+static void aot(void) {
+    static const char *hex = "6001600101600055602a60005260206000f3";
+    uint8_t code[64];
+    size_t n = from_hex(hex, code, sizeof code);
+    evmjit_bytes32 hash = evmjit_keccak256(code, n);
+    evmjit_llvm_aot art;
+    char err[256] = "";
+    evmjit_error e = B->compile_aot(compiler, code, n, EVMJIT_CANCUN, &hash, &art, NULL, err, sizeof err);
+    CHECKF(e == EVMJIT_OK, "AOT compile: %s", err);
+    if (e != EVMJIT_OK) return;
+    CHECK(art.size > 0 && strstr(art.symbol, "_r12_abi") != NULL && art.triple && art.cpu && art.features);
+    char dir[] = "/tmp/evmjit-test-aot-XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        B->free_aot(&art);
+        return;
+    }
+    char path[128], cmd[300];
+    snprintf(path, sizeof path, "%s/a.so", dir);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(art.bytes, 1, art.size, f) == art.size);
+    if (f) fclose(f);
+    /* undefined dynamic symbols: only libc's */
+    snprintf(cmd, sizeof cmd, "nm -D --undefined-only %s", path);
+    FILE *p = popen(cmd, "r");
+    if (!p) {
+        SKIP("nm not available");
+    } else {
+        char line[256];
+        int foreign = 0;
+        while (fgets(line, sizeof line, p)) {
+            char kind[8] = "", name[200] = "";
+            if (sscanf(line, "%7s %199s", kind, name) != 2) continue;
+            if (kind[0] == 'w') continue; /* weak: never needed */
+            if (strncmp(name, "memcpy", 6) && strncmp(name, "memset", 6) && strncmp(name, "memmove", 7) &&
+                strncmp(name, "__stack_chk_fail", 16)) {
+                fprintf(stderr, "AOT object needs %s", line);
+                foreign++;
+            }
+        }
+        CHECK(pclose(p) == 0);
+        CHECK(foreign == 0);
+    }
+    void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CHECKF(so != NULL, "dlopen: %s", dlerror());
+    if (so) {
+        evmjit_fn fn = (evmjit_fn)(uintptr_t)dlsym(so, art.symbol);
+        CHECK(fn != NULL);
+        if (fn) {
+            outcome a, b;
+            H.ncontracts = 1;
+            memset(H.contracts, 0, sizeof H.contracts);
+            H.contracts[0].addr.bytes[19] = ADDR_MAIN;
+            H.contracts[0].code = code;
+            H.contracts[0].size = n;
+            run(&H, MODE_INTERP, EVMJIT_CANCUN, code, n, NULL, 100000, NULL, 0, &a);
+            run(&H, MODE_AOT, EVMJIT_CANCUN, code, n, fn, 100000, NULL, 0, &b);
+            CHECK(outcome_eq(&a, &b) && a.status == EVMJIT_SUCCESS && a.output_size == 32);
+        }
+        dlclose(so);
+    }
+    unlink(path);
+    rmdir(dir);
+    B->free_aot(&art);
+}
+
+/* ============================================================================================
+   Adversarial inputs: compile time and memory within the budget, or a clear rejection
+   ========================================================================================== */
+
+static long max_rss_kb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static void adversarial_one(const char *name, const uint8_t *code, size_t n, double budget_ms) {
+    evmjit_fn fn = NULL;
+    void *prog = NULL;
+    char err[256] = "";
+    evmjit_bytes32 hash = evmjit_keccak256(code, n);
+    evmjit_llvm_timings t;
+    fprintf(stderr, "compiling %s...\n", name);
+    long rss0 = max_rss_kb();
+    double t0 = now_ms();
+    evmjit_error e = B->compile_jit(compiler, code, n, EVMJIT_CANCUN, &hash, &fn, &prog, &t, err, sizeof err);
+    double ms = now_ms() - t0;
+    long rss1 = max_rss_kb();
+    printf("adversarial %-28s %6zu bytes: %s in %7.1f ms (analysis %.1f ir %.1f opt %.1f codegen %.1f link %.1f), "
+           "code %zu bytes, peak RSS +%ld KiB%s%s\n",
+           name, n, e == EVMJIT_OK ? "compiled" : "rejected", ms, t.analysis_ns / 1e6, t.ir_ns / 1e6,
+           t.opt_ns / 1e6, t.codegen_ns / 1e6, t.link_ns / 1e6, e == EVMJIT_OK ? B->code_bytes(prog) : 0,
+           rss1 - rss0, e == EVMJIT_OK ? "" : ": ", e == EVMJIT_OK ? "" : err);
+    CHECKF(e == EVMJIT_OK || e == EVMJIT_ERR_INELIGIBLE, "%s: %s", name, err);
+    if (e == EVMJIT_ERR_INELIGIBLE) CHECK(strstr(err, "budget") || strstr(err, "limit"));
+    if (!getenv("EVMJIT_SANITIZER")) CHECKF(ms < budget_ms, "%s took %.0f ms (budget %.0f)", name, ms, budget_ms);
+    if (e == EVMJIT_OK) {
+        /* and it runs like the interpreter */
+        outcome a, b;
+        H.ncontracts = 1;
+        memset(H.contracts, 0, sizeof H.contracts);
+        H.contracts[0].addr.bytes[19] = ADDR_MAIN;
+        H.contracts[0].code = code;
+        H.contracts[0].size = n;
+        run(&H, MODE_INTERP, EVMJIT_CANCUN, code, n, NULL, 3000000, NULL, 0, &a);
+        run(&H, MODE_JIT, EVMJIT_CANCUN, code, n, fn, 3000000, NULL, 0, &b);
+        CHECKF(outcome_eq(&a, &b), "%s: interpreter and JIT differ", name);
+        B->free_code(prog);
+    }
+}
+
+static void adversarial(void) {
+    static uint8_t code[24576];
+    const size_t n = sizeof code;
+    double budget = 1000.0;
+    memset(code, 0x5b, n);
+    adversarial_one("24 KiB of JUMPDESTs", code, n, budget);
+    /* PUSH2 target JUMP pairs, every target a JUMPDEST: 4 bytes per block */
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        size_t t = (i + 4) % (n - 3);
+        code[i] = 0x5b;
+        code[i + 1] = 0x61;
+        code[i + 2] = (uint8_t)(t >> 8);
+        code[i + 3] = (uint8_t)t;
+    }
+    for (size_t i = 0; i + 5 <= n; i += 5) { /* JUMPDEST PUSH2 next JUMP */
+        size_t t = i + 5 < n - 4 ? i + 5 : 0;
+        code[i] = 0x5b;
+        code[i + 1] = 0x61;
+        code[i + 2] = (uint8_t)(t >> 8);
+        code[i + 3] = (uint8_t)t;
+        code[i + 4] = 0x56;
+    }
+    adversarial_one("24 KiB of PUSH/JUMP pairs", code, n - n % 5, budget);
+    /* every byte a JUMPDEST reached through one dynamic jump: CALLDATALOAD-driven */
+    memset(code, 0x5b, n);
+    memcpy(code, "\x60\x00\x35\x56", 4); /* PUSH1 0 CALLDATALOAD JUMP */
+    adversarial_one("JUMPDESTs + dynamic jump", code, n, budget);
+    /* dynamic jumps everywhere: JUMPDEST PUSH1 0 CALLDATALOAD JUMP */
+    for (size_t i = 0; i + 5 <= n; i += 5) memcpy(code + i, "\x5b\x60\x00\x35\x56", 5);
+    adversarial_one("24 KiB of dynamic jumps", code, n - n % 5, budget);
+    /* long EXP chain: PUSH1 3 then (PUSH1 7 EXP)* */
+    code[0] = 0x60;
+    code[1] = 3;
+    for (size_t i = 2; i + 3 <= n; i += 3) memcpy(code + i, "\x60\x07\x0a", 3);
+    adversarial_one("EXP chain", code, n - (n - 2) % 3, budget);
+    /* straight-line arithmetic: PUSH1 x ADD ... */
+    code[0] = 0x60;
+    code[1] = 1;
+    for (size_t i = 2; i + 3 <= n; i += 3) memcpy(code + i, "\x60\x05\x02", 3);
+    adversarial_one("MUL chain", code, n - (n - 2) % 3, budget);
+    /* deep stack: 1024 pushes then 1023 ADDs, repeated */
+    for (size_t i = 0; i < n; i++) code[i] = (i / 1024) % 2 ? 0x01 : 0x5f;
+    adversarial_one("push/add waves", code, n, budget);
+    /* MSTORE storm */
+    for (size_t i = 0; i + 5 <= n; i += 5) memcpy(code + i, "\x5f\x60\x40\x52\x5b", 5);
+    adversarial_one("MSTORE storm", code, n - n % 5, budget);
+    /* over the byte limit: rejected with a reason */
+    static uint8_t big[EVMJIT_MAX_DEPTH * 64];
+    memset(big, 0x5b, sizeof big);
+    adversarial_one("64 KiB (over the limit)", big, sizeof big, budget);
+}
+
+/* ---- resources: compile and free many programs; code bytes and LLVM contexts do not leak ---- */
+static void churn(void) {
+    uint8_t code[64];
+    size_t n = from_hex("600160020160005260206000f3", code, sizeof code);
+    double t0 = now_ms();
+    int ok = 0;
+    for (int i = 0; i < 50; i++) {
+        evmjit_fn fn;
+        void *prog;
+        char err[256];
+        evmjit_bytes32 h = evmjit_keccak256(code, n);
+        if (B->compile_jit(compiler, code, n, EVMJIT_CANCUN, &h, &fn, &prog, NULL, err, sizeof err) == EVMJIT_OK) {
+            ok += B->code_bytes(prog) > 0;
+            B->free_code(prog);
+        }
+    }
+    CHECK(ok == 50);
+    printf("churn: 50 compile+free of a small program: %.2f ms each\n", (now_ms() - t0) / 50);
+    /* a recycled compiler still works */
+    B->destroy(compiler);
+    char err[256];
+    compiler = B->create(-1, err, sizeof err);
+    CHECKF(compiler != NULL, "%s", err);
+}
+
+int main(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    B = evmjit_llvm_backend_table();
+    char err[256] = "";
+    compiler = B->create(-1, err, sizeof err);
+    CHECKF(compiler != NULL, "create: %s", err);
+    if (!compiler) return check_summary();
+    if (argc >= 5 && !strcmp(argv[1], "hex")) { /* hex CODE REV GAS [OTHER]: one program */
+        if (argc >= 6) other_size = from_hex(argv[5], other_code, sizeof other_code);
+        outcome o;
+        diff_hex("hex", (evmjit_revision)atoi(argv[3]), argv[2], atoll(argv[4]), &o);
+        outcome_print("interp", &o);
+    } else if (argc >= 2 && !strcmp(argv[1], "only")) { /* only SECTION...: for debugging */
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "directed")) directed();
+            if (!strcmp(argv[i], "classes")) opcode_classes();
+            if (!strcmp(argv[i], "calls")) calls();
+            if (!strcmp(argv[i], "revisions")) revisions();
+            if (!strcmp(argv[i], "aot")) aot();
+            if (!strcmp(argv[i], "churn")) churn();
+            if (!strcmp(argv[i], "adversarial")) adversarial();
+        }
+    } else if (argc >= 3 && !strcmp(argv[1], "random")) {
+        random_programs(atol(argv[2]), argc >= 4 ? strtoull(argv[3], NULL, 0) : 0, false);
+    } else {
+        printf("backend %s, LLVM %s, ABI %d\n", B->name, B->version, B->abi_version);
+        directed();
+        opcode_classes();
+        calls();
+        revisions();
+        aot();
+        churn();
+        adversarial();
+        random_programs(getenv("EVMJIT_SANITIZER") ? 300 : 2000, 0, false);
+    }
+    B->destroy(compiler);
+    evmjit_thread_cleanup();
+    return check_summary();
+}
