@@ -383,6 +383,259 @@ static void test_publish_load(void) {
     evmjit_store_close(st);
 }
 
+/* ---- fault tests ------------------------------------------------------------------------- */
+
+/* Fault injection: `op` on files whose name contains `part` (NULL: any) fails with `err`,
+   `count` times (-1: always). */
+static struct {
+    evmjit_store_op op;
+    const char *part;
+    int err, count;
+    atomic_int hits;
+} FAULT;
+
+static int fault_hook(evmjit_store_op op, const char *file, void *user) {
+    (void)user;
+    if (op != FAULT.op || !FAULT.count || (FAULT.part && !strstr(file, FAULT.part))) return 0;
+    if (FAULT.count > 0) FAULT.count--;
+    atomic_fetch_add(&FAULT.hits, 1);
+    return FAULT.err;
+}
+
+static void set_fault(evmjit_store_op op, const char *part, int err, int count) {
+    FAULT.op = op;
+    FAULT.part = part;
+    FAULT.err = err;
+    FAULT.count = count;
+    atomic_store(&FAULT.hits, 0);
+}
+
+/* A store directory with artifacts for keys 1, 2 and 3. */
+static const char *three(const char *name) {
+    const char *dir = fresh_dir(name);
+    evmjit_store_desc d;
+    store_desc(&d, dir);
+    evmjit_store *st = open_store(&d);
+    if (st) {
+        CHECK(publish(st, 1) == EVMJIT_OK && publish(st, 2) == EVMJIT_OK && publish(st, 3) == EVMJIT_OK);
+        evmjit_store_close(st);
+    }
+    return dir;
+}
+
+/* Opens dir with the test profile and the fault hook. */
+static evmjit_store *reopen(const char *dir) {
+    evmjit_store_desc d;
+    store_desc(&d, dir);
+    d.faults.inject = fault_hook;
+    return open_store(&d);
+}
+
+/* The file names of key k in the test profile of dir. */
+static void key_files(const char *dir, unsigned k, char *manifest, char *object) {
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    names_of(st, k, manifest, object);
+    evmjit_store_close(st);
+}
+
+/* In a fresh store on dir: load_all loads exactly `loaded` artifacts (each runs correctly),
+   counts `reason` once and nothing else; a load of `key` returns want (nothing loaded) and
+   counts the reason again; the log names the reason. */
+static void expect_skip(const char *dir, int loaded, evmjit_store_skip reason, unsigned key,
+                        evmjit_error want) {
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    CHECKF(load_all_count(st, NULL) == loaded, "%s", evmjit_store_skip_name(reason));
+    evmjit_store_stats s = sstats(st);
+    CHECKF(s.skips[reason] == 1 && s.skipped == 1, "%s: %llu of %llu",
+           evmjit_store_skip_name(reason), (unsigned long long)s.skips[reason],
+           (unsigned long long)s.skipped);
+    if (want != EVMJIT_OK) {
+        evmjit_artifact a;
+        evmjit_bytes32 h = key_of(key);
+        evmjit_error err = evmjit_store_load(st, &h, EVMJIT_CANCUN, &a);
+        CHECKF(err == want && !a.handle && !a.fn, "%s: load gave %s",
+               evmjit_store_skip_name(reason), evmjit_error_name(err));
+        if (want != EVMJIT_ERR_NOT_FOUND) {
+            CHECK(sstats(st).skips[reason] == 2);
+            CHECKF(log_has(evmjit_store_skip_name(reason)), "log: %s", log_last);
+        }
+    }
+    evmjit_store_close(st);
+}
+
+static void flip_byte(const char *path, long where) {
+    uint8_t *b = NULL;
+    size_t n = 0;
+    CHECK(read_file(path, &b, &n));
+    if (!n) return;
+    b[(size_t)where % n] ^= 0x10;
+    CHECK(write_file(path, b, n));
+    free(b);
+}
+
+static void test_truncated_object(void) {
+    const char *dir = three("truncated");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    sh("truncate -s 100 '%s'", o);
+    expect_skip(dir, 2, EVMJIT_SKIP_SIZE_MISMATCH, 2, EVMJIT_ERR_CORRUPT);
+}
+
+static void test_flipped_byte(void) {
+    const char *dir = three("flipped");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    flip_byte(o, 1000);
+    expect_skip(dir, 2, EVMJIT_SKIP_HASH_MISMATCH, 2, EVMJIT_ERR_CORRUPT);
+    /* a publish of that key replaces the bad artifact (by rename, never in place) */
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    CHECK(publish(st, 2) == EVMJIT_OK && sstats(st).store_replaced == 1 && log_has("replacing"));
+    CHECK(load_all_count(st, NULL) == 3 && sstats(st).skipped == 0);
+    evmjit_store_close(st);
+}
+
+static void test_other_code_hash(void) {
+    const char *dir = three("otherhash");
+    char m1[600], m2[600];
+    key_files(dir, 1, m1, NULL);
+    key_files(dir, 2, m2, NULL);
+    sh("cp '%s' '%s'", m1, m2); /* key 2's file name, key 1's manifest */
+    expect_skip(dir, 2, EVMJIT_SKIP_KEY_MISMATCH, 2, EVMJIT_ERR_CORRUPT);
+}
+
+/* Artifacts of another ABI version, target or compiler in the same directory are counted as
+   foreign and never loaded; forging the field in one of ours breaks its name. */
+static void test_foreign(void) {
+    const char *dir = three("foreign");
+    evmjit_store_desc d;
+    store_desc(&d, dir);
+    evmjit_store *other = open_store(&d);
+    if (!other) return;
+    other->abi = 2; /* internal: as if built by a later evmjit */
+    evmjit__st_profile_hash(other->backend, other->version, other->opt, other->abi, other->target, other->k16);
+    CHECK(publish(other, 4) == EVMJIT_OK);
+    evmjit_store_close(other);
+    expect_skip(dir, 3, EVMJIT_SKIP_FOREIGN_ABI, 4, EVMJIT_ERR_NOT_FOUND);
+    sh("rm -f '%s'/*.manifest", dir);
+
+    dir = three("foreign-target");
+    store_desc(&d, dir);
+    d.target = "riscv64-linux-gnu rv64gc";
+    other = open_store(&d);
+    if (!other) return;
+    CHECK(publish(other, 5) == EVMJIT_OK);
+    evmjit_store_close(other);
+    expect_skip(dir, 3, EVMJIT_SKIP_FOREIGN_TARGET, 5, EVMJIT_ERR_NOT_FOUND);
+
+    dir = three("foreign-compiler");
+    store_desc(&d, dir);
+    d.compiler_version = "test-2";
+    other = open_store(&d);
+    if (!other) return;
+    CHECK(publish(other, 6) == EVMJIT_OK);
+    evmjit_store_close(other);
+    expect_skip(dir, 3, EVMJIT_SKIP_FOREIGN_COMPILER, 6, EVMJIT_ERR_NOT_FOUND);
+
+    /* forged: "abi_version 2" written into one of ours */
+    dir = three("forged-abi");
+    char m[600];
+    key_files(dir, 2, m, NULL);
+    sh("sed -i 's/^abi_version 1$/abi_version 2/' '%s'", m);
+    expect_skip(dir, 2, EVMJIT_SKIP_KEY_MISMATCH, 2, EVMJIT_ERR_CORRUPT);
+}
+
+static void test_missing_symbol(void) {
+    const char *dir = three("nosymbol");
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    evmjit_artifact_object o = object_for(7, obj_other, obj_other_size, "evmjit_test_fn");
+    CHECK(evmjit_store_publish(st, &o) == EVMJIT_OK);
+    evmjit_store_close(st);
+    expect_skip(dir, 3, EVMJIT_SKIP_MISSING_SYMBOL, 7, EVMJIT_ERR_CORRUPT);
+}
+
+static void test_not_a_shared_object(void) {
+    const char *dir = three("notelf");
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    uint8_t junk[4096];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)(i * 7 + 3);
+    evmjit_artifact_object o = object_for(8, junk, sizeof junk, "evmjit_test_fn");
+    CHECK(evmjit_store_publish(st, &o) == EVMJIT_OK);
+    evmjit_store_close(st);
+    expect_skip(dir, 3, EVMJIT_SKIP_DLOPEN_FAILED, 8, EVMJIT_ERR_CORRUPT);
+}
+
+static void test_unreadable(void) {
+    const char *dir = three("unreadable");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    const char *oname = strrchr(o, '/') + 1;
+    /* root reads anything: the open fails by injection (EACCES); as another user, chmod */
+    set_fault(EVMJIT_STORE_OP_OPEN, oname, EACCES, -1);
+    if (geteuid() != 0) sh("chmod 000 '%s'", o);
+    expect_skip(dir, 2, EVMJIT_SKIP_UNREADABLE, 2, EVMJIT_ERR_IO);
+    CHECK(atomic_load(&FAULT.hits) >= 2 || geteuid() != 0);
+    /* a read error half way */
+    set_fault(EVMJIT_STORE_OP_READ, oname, EIO, -1);
+    if (geteuid() != 0) sh("chmod 644 '%s'", o);
+    expect_skip(dir, 2, EVMJIT_SKIP_UNREADABLE, 2, EVMJIT_ERR_IO);
+    set_fault(EVMJIT_STORE_OP_READ, NULL, 0, 0);
+}
+
+static void test_untrusted_files(void) {
+    const char *dir = three("untrusted-owner");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    sh("chown 12345 '%s'", o);
+    expect_skip(dir, 2, EVMJIT_SKIP_UNTRUSTED, 2, EVMJIT_ERR_UNTRUSTED);
+    dir = three("untrusted-mode");
+    key_files(dir, 2, m, o);
+    sh("chmod 0666 '%s'", m);
+    expect_skip(dir, 2, EVMJIT_SKIP_UNTRUSTED, 2, EVMJIT_ERR_UNTRUSTED);
+    dir = three("untrusted-link");
+    key_files(dir, 2, m, o);
+    sh("mv '%s' '%s.real' && ln -s '%s.real' '%s'", o, o, o, o); /* a symlinked object */
+    expect_skip(dir, 2, EVMJIT_SKIP_UNTRUSTED, 2, EVMJIT_ERR_UNTRUSTED);
+}
+
+static void test_missing_object(void) {
+    const char *dir = three("noobject");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    sh("rm '%s'", o);
+    expect_skip(dir, 2, EVMJIT_SKIP_MISSING_OBJECT, 2, EVMJIT_ERR_CORRUPT);
+}
+
+static void test_bad_manifest(void) {
+    const char *dir = three("badmanifest");
+    char m[600];
+    key_files(dir, 2, m, NULL);
+    sh("head -c 300 '%s' > '%s.cut' && cat '%s.cut' > '%s' && rm '%s.cut'", m, m, m, m, m);
+    expect_skip(dir, 2, EVMJIT_SKIP_BAD_MANIFEST, 2, EVMJIT_ERR_CORRUPT);
+    sh("printf 'garbage\\n' > '%s'", m);
+    expect_skip(dir, 2, EVMJIT_SKIP_BAD_MANIFEST, 2, EVMJIT_ERR_CORRUPT);
+    dir = three("badformat"); /* a format version from the future */
+    key_files(dir, 1, m, NULL);
+    sh("sed -i 's/^evmjit-artifact 1$/evmjit-artifact 9/' '%s'", m);
+    expect_skip(dir, 2, EVMJIT_SKIP_BAD_MANIFEST, 1, EVMJIT_ERR_CORRUPT);
+}
+
+static void test_leftovers(void) {
+    const char *dir = three("leftovers");
+    sh("echo partial > '%s/" EVMJIT__STORE_TEMP_PREFIX "999-1-x.so'", dir);
+    expect_skip(dir, 3, EVMJIT_SKIP_TEMP_LEFTOVER, 0, EVMJIT_OK);
+    sh("rm '%s/" EVMJIT__STORE_TEMP_PREFIX "999-1-x.so'", dir);
+    /* an object no manifest names */
+    char m[600], o[600];
+    key_files(dir, 3, m, o);
+    sh("rm '%s'", m);
+    expect_skip(dir, 2, EVMJIT_SKIP_ORPHAN_OBJECT, 3, EVMJIT_ERR_NOT_FOUND);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 int main(void) {
@@ -395,7 +648,10 @@ int main(void) {
         return 1;
     }
     void (*tests[])(void) = {
-        test_open, test_untrusted_dir, test_publish_load,
+        test_open, test_untrusted_dir, test_publish_load, test_truncated_object,
+        test_flipped_byte, test_other_code_hash, test_foreign, test_missing_symbol,
+        test_not_a_shared_object, test_unreadable, test_untrusted_files, test_missing_object,
+        test_bad_manifest, test_leftovers,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         long failed = check_failed;

@@ -952,15 +952,20 @@ static evmjit__st_ent *evmjit__st_find(evmjit__st_list *l, const char *name) {
     return l->n ? (evmjit__st_ent *)bsearch(&key, l->v, l->n, sizeof *l->v, evmjit__st_ent_cmp) : NULL;
 }
 
-/* After the manifests were checked: marks what they name, or all objects of a manifest that
-   did not parse (those are that artifact's problem, not orphans). */
+static bool evmjit__st_foreign(evmjit_store_skip k) {
+    return k == EVMJIT_SKIP_FOREIGN_ABI || k == EVMJIT_SKIP_FOREIGN_COMPILER ||
+           k == EVMJIT_SKIP_FOREIGN_TARGET;
+}
+
+/* After a manifest was checked: marks the object it names; a manifest that failed (other than
+   by being foreign) marks its base as bad: objects of that base are that artifact's problem,
+   not orphans. */
 static void evmjit__st_mark(evmjit__st_list *l, evmjit__st_ent *manifest, const evmjit__st_check *c) {
     if (c->parsed) {
         evmjit__st_ent *o = evmjit__st_find(l, c->m.object_file);
         if (o) o->used = true;
-    } else {
-        manifest->bad = true;
     }
+    if (c->skip != EVMJIT_SKIP_NONE && !evmjit__st_foreign(c->skip)) manifest->bad = true;
 }
 
 /* An object is an orphan when no manifest names it and its base has no unparsable manifest. */
@@ -1351,11 +1356,6 @@ EVMJIT_API evmjit_error evmjit_store_iterate(evmjit_store *st, unsigned flags,
     evmjit__st_check_free(st, c);
     evmjit__st_list_free(st, &l);
     return err;
-}
-
-static bool evmjit__st_foreign(evmjit_store_skip k) {
-    return k == EVMJIT_SKIP_FOREIGN_ABI || k == EVMJIT_SKIP_FOREIGN_COMPILER ||
-           k == EVMJIT_SKIP_FOREIGN_TARGET;
 }
 
 EVMJIT_API evmjit_error evmjit_store_gc(evmjit_store *st, uint64_t min_age_s,
