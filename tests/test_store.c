@@ -385,8 +385,8 @@ static void test_publish_load(void) {
 
 /* ---- fault tests ------------------------------------------------------------------------- */
 
-/* Fault injection: `op` on files whose name contains `part` (NULL: any) fails with `err`,
-   `count` times (-1: always). */
+/* Fault injection: `op` on files whose name contains `part` (NULL: any; "=name": exactly
+   name) fails with `err`, `count` times (-1: always). */
 static struct {
     evmjit_store_op op;
     const char *part;
@@ -396,7 +396,9 @@ static struct {
 
 static int fault_hook(evmjit_store_op op, const char *file, void *user) {
     (void)user;
-    if (op != FAULT.op || !FAULT.count || (FAULT.part && !strstr(file, FAULT.part))) return 0;
+    if (op != FAULT.op || !FAULT.count) return 0;
+    if (FAULT.part && (FAULT.part[0] == '=' ? strcmp(file, FAULT.part + 1) : !strstr(file, FAULT.part)))
+        return 0;
     if (FAULT.count > 0) FAULT.count--;
     atomic_fetch_add(&FAULT.hits, 1);
     return FAULT.err;
@@ -636,6 +638,106 @@ static void test_leftovers(void) {
     expect_skip(dir, 2, EVMJIT_SKIP_ORPHAN_OBJECT, 3, EVMJIT_ERR_NOT_FOUND);
 }
 
+/* A full disk (or any write-side failure) at every step of a publish: IO, the reason logged,
+   nothing left behind, nothing loadable; the store works again once the disk has room. */
+static void test_full_disk(void) {
+    const char *dir = three("fulldisk");
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    static const struct {
+        evmjit_store_op op;
+        const char *part;
+        int err;
+    } cases[] = {
+        {EVMJIT_STORE_OP_WRITE, ".so", ENOSPC},       {EVMJIT_STORE_OP_WRITE, ".manifest", ENOSPC},
+        {EVMJIT_STORE_OP_CREATE, NULL, EDQUOT},       {EVMJIT_STORE_OP_FSYNC, ".so", EIO},
+        {EVMJIT_STORE_OP_FSYNC, ".manifest", ENOSPC}, {EVMJIT_STORE_OP_RENAME, NULL, EIO},
+        {EVMJIT_STORE_OP_FSYNC, "=.", EIO},           {EVMJIT_STORE_OP_LINK, NULL, ENOSPC},
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        set_fault(cases[i].op, cases[i].part, cases[i].err, 1);
+        evmjit_store_stats before = sstats(st);
+        CHECKF(publish(st, 10 + i) == EVMJIT_ERR_IO, "case %u", i);
+        CHECKF(atomic_load(&FAULT.hits) == 1, "case %u", i);
+        CHECK(sstats(st).store_failed == before.store_failed + 1 && sstats(st).io_errors > before.io_errors);
+        if (cases[i].err != EIO) CHECKF(log_has("disk full"), "case %u: %s", i, log_last);
+        CHECKF(count_files(dir, EVMJIT__STORE_TEMP_PREFIX) == 0 && count_files(dir, ".manifest") == 3 &&
+               count_files(dir, ".so") == 3, "case %u leaves files behind", i);
+        evmjit_artifact a;
+        evmjit_bytes32 h = key_of(10 + i);
+        CHECK(evmjit_store_load(st, &h, EVMJIT_CANCUN, &a) == EVMJIT_ERR_NOT_FOUND);
+    }
+    /* the last directory fsync fails: the artifact is visible and valid, the call says IO */
+    set_fault(EVMJIT_STORE_OP_FSYNC, "=.", EIO, 2);
+    FAULT.count = -1;
+    CHECK(publish(st, 30) == EVMJIT_ERR_IO);
+    set_fault(EVMJIT_STORE_OP_WRITE, NULL, 0, 0);
+    CHECK(publish(st, 31) == EVMJIT_OK && load_all_count(st, NULL) == 4);
+    CHECK(sstats(st).skipped == 0);
+    evmjit_store_close(st);
+}
+
+typedef struct tally {
+    int artifacts, valid, ours, temps, orphans, old, hash_bad, with_manifest;
+} tally;
+
+static evmjit_error tally_visit(void *ctx, const evmjit_store_entry *e) {
+    tally *t = (tally *)ctx;
+    if (e->kind == EVMJIT_STORE_ENTRY_ARTIFACT) t->artifacts++;
+    if (e->kind == EVMJIT_STORE_ENTRY_TEMP) t->temps++;
+    if (e->kind == EVMJIT_STORE_ENTRY_ORPHAN) t->orphans++;
+    if (e->kind == EVMJIT_STORE_ENTRY_ARTIFACT && e->status == EVMJIT_SKIP_NONE) t->valid++;
+    if (e->status == EVMJIT_SKIP_HASH_MISMATCH && e->detail[0]) t->hash_bad++;
+    if (e->ours) t->ours++;
+    if (e->manifest && e->manifest->object_size == obj_gas_size) t->with_manifest++;
+    if (e->age_s > 3600) t->old++;
+    return EVMJIT_OK;
+}
+
+/* gc removes temporary leftovers and orphans past the age limit, and artifacts that fail
+   verification; it keeps valid artifacts and intact ones of other profiles. */
+static void test_gc(void) {
+    const char *dir = three("gc");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    flip_byte(o, 500);
+    evmjit_store_desc d;
+    store_desc(&d, dir);
+    d.target = "other-target";
+    evmjit_store *other = open_store(&d);
+    if (other) {
+        CHECK(publish(other, 5) == EVMJIT_OK);
+        evmjit_store_close(other);
+    }
+    key_files(dir, 3, m, o);
+    sh("rm '%s'", m); /* key 3's object is an orphan */
+    sh("echo x > '%s/" EVMJIT__STORE_TEMP_PREFIX "1-1-old.so' && echo x > '%s/" EVMJIT__STORE_TEMP_PREFIX
+       "1-2-new.so' && echo keep > '%s/README'", dir, dir, dir);
+    sh("touch -d '2 hours ago' '%s/" EVMJIT__STORE_TEMP_PREFIX "1-1-old.so' '%s'", dir, o);
+    evmjit_store *st = reopen(dir);
+    if (!st) return;
+    /* iterate reports everything, checks as asked, counts nothing */
+    tally t;
+    memset(&t, 0, sizeof t);
+    CHECK(evmjit_store_iterate(st, 0, tally_visit, &t) == EVMJIT_OK);
+    CHECK(t.artifacts == 3 && t.valid == 3 && t.ours == 2 && t.temps == 2 && t.orphans == 1 && t.old == 2);
+    memset(&t, 0, sizeof t);
+    CHECK(evmjit_store_iterate(st, EVMJIT_STORE_CHECK_SYMBOL, tally_visit, &t) == EVMJIT_OK);
+    CHECK(t.artifacts == 3 && t.valid == 2 && t.hash_bad == 1 && t.ours == 2 && t.with_manifest == 3);
+    CHECK(sstats(st).skipped == 0 && sstats(st).loaded == 0);
+    evmjit_store_gc_report r;
+    CHECK(evmjit_store_gc(st, 600, &r) == EVMJIT_OK);
+    CHECKF(r.artifacts_removed == 1 && r.temps_removed == 1 && r.orphans_removed == 1 && r.kept == 2 &&
+           r.errors == 0, "gc: %llu %llu %llu %llu", (unsigned long long)r.artifacts_removed,
+           (unsigned long long)r.temps_removed, (unsigned long long)r.orphans_removed,
+           (unsigned long long)r.kept);
+    CHECK(count_files(dir, ".manifest") == 2 && count_files(dir, ".so") == 3); /* + the new temp */
+    CHECK(count_files(dir, "new.so") == 1 && count_files(dir, "README") == 1);
+    CHECK(load_all_count(st, NULL) == 1);
+    CHECK(evmjit_store_gc(st, 0, &r) == EVMJIT_OK && r.temps_removed == 1 && r.kept == 2);
+    evmjit_store_close(st);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 int main(void) {
@@ -651,7 +753,7 @@ int main(void) {
         test_open, test_untrusted_dir, test_publish_load, test_truncated_object,
         test_flipped_byte, test_other_code_hash, test_foreign, test_missing_symbol,
         test_not_a_shared_object, test_unreadable, test_untrusted_files, test_missing_object,
-        test_bad_manifest, test_leftovers,
+        test_bad_manifest, test_leftovers, test_full_disk, test_gc,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         long failed = check_failed;
