@@ -41,6 +41,8 @@ static void sh(const char *fmt, ...) {
     CHECKF(rc == 0, "%s: exit %d", cmd, rc);
 }
 
+static atomic_uint build_seq; /* unique source names: workers build concurrently */
+
 /* A fresh directory under the root. */
 static const char *fresh_dir(const char *name) {
     static char path[8][300];
@@ -71,16 +73,20 @@ static bool write_file(const char *path, const void *data, size_t size) {
     return fclose(f) == 0 && ok;
 }
 
-/* Compiles `source` to a shared object and returns its bytes (malloc). */
+/* Compiles `source` to a shared object and returns its bytes (malloc), or NULL. Any thread
+   (no CHECK here: the runtime's workers call it). */
 static uint8_t *build_so(const char *tag, const char *source, size_t *size) {
-    char src[400], so[400];
-    snprintf(src, sizeof src, "%s/%s.c", root, tag);
-    snprintf(so, sizeof so, "%s/%s.so", root, tag);
+    char src[400], so[400], cmd[1000];
+    unsigned n = atomic_fetch_add(&build_seq, 1);
+    snprintf(src, sizeof src, "%s/%s-%u.c", root, tag, n);
+    snprintf(so, sizeof so, "%s/%s-%u.so", root, tag, n);
     uint8_t *bytes = NULL;
     *size = 0;
     if (!write_file(src, source, strlen(source))) return NULL;
-    sh("cc -shared -fPIC -O1 -o '%s' '%s'", so, src);
-    if (!read_file(so, &bytes, size)) return NULL;
+    snprintf(cmd, sizeof cmd, "cc -shared -fPIC -O1 -o '%s' '%s'", so, src);
+    if (system(cmd) != 0 || !read_file(so, &bytes, size)) return NULL;
+    unlink(src);
+    unlink(so);
     return bytes;
 }
 
@@ -738,6 +744,177 @@ static void test_gc(void) {
     evmjit_store_close(st);
 }
 
+/* ---- the runtime on a directory store ---------------------------------------------------- */
+
+/* A backend whose AOT output is a real shared object: for the contracts make_code() builds
+   (PUSH3 v, MSTORE at 0, RETURN 32 bytes) it writes C that does the same through the
+   frame's builtins (MSTORE, RETURN) and compiles it with cc. JIT: the interpreter. */
+static atomic_int cc_aot_compiles;
+static int cc_compiler_object;
+
+static evmjit_error cc_create(void *user, int opt_level, void **compiler, char *err, size_t n) {
+    (void)user, (void)opt_level, (void)err, (void)n;
+    *compiler = &cc_compiler_object;
+    return EVMJIT_OK;
+}
+static void cc_destroy(void *user, void *compiler) { (void)user, (void)compiler; }
+
+static evmjit_error cc_compile_jit(void *user, void *compiler, const evmjit_compile_request *req,
+                                   evmjit_compile_output *out) {
+    (void)user, (void)compiler, (void)req;
+    out->fn = evmjit_interpret;
+    out->code = &cc_compiler_object;
+    out->code_bytes = 1;
+    return EVMJIT_OK;
+}
+
+static evmjit_error cc_compile_aot(void *user, void *compiler, const evmjit_compile_request *req,
+                                   evmjit_compile_output *out) {
+    (void)user, (void)compiler;
+    if (req->code_size < 13 || req->code[0] != 0x62) {
+        snprintf(out->message, sizeof out->message, "cc backend: not a make_code contract");
+        return EVMJIT_ERR_COMPILE_FAILED;
+    }
+    unsigned v = (unsigned)req->code[1] << 16 | (unsigned)req->code[2] << 8 | req->code[3];
+    char src[2048];
+    snprintf(out->symbol, sizeof out->symbol, "evmjit_cc_%02x%02x%02x%02x_r%d", req->code_hash.bytes[0],
+             req->code_hash.bytes[1], req->code_hash.bytes[2], req->code_hash.bytes[3], (int)req->rev);
+    snprintf(src, sizeof src,
+             "#include <stdint.h>\n"
+             "typedef struct { uint64_t w[4]; } W;\n"
+             "typedef int (*B)(void *frame, W *args, int imm);\n"
+             "int %s(void *f) {\n"
+             "    B *bt = *(B **)((char *)f + %zu);\n"
+             "    *(int64_t *)f -= 15; /* PUSH3 PUSH1 MSTORE PUSH1 PUSH1 */\n"
+             "    W a[2] = {{{0, 0, 0, 0}}, {{%uu, 0, 0, 0}}};\n"
+             "    int st = bt[%d](f, a, 0x52);\n"
+             "    if (st) return st;\n"
+             "    W r[2] = {{{0, 0, 0, 0}}, {{32, 0, 0, 0}}};\n"
+             "    return bt[%d](f, r, 0xf3);\n"
+             "}\n",
+             out->symbol, offsetof(evmjit_frame, builtins), v, (int)EVMJIT_BUILTIN_MSTORE,
+             (int)EVMJIT_BUILTIN_RETURN);
+    out->object = build_so("aot", src, &out->object_size);
+    if (!out->object) {
+        snprintf(out->message, sizeof out->message, "cc backend: cc failed");
+        return EVMJIT_ERR_COMPILE_FAILED;
+    }
+    snprintf(out->target, sizeof out->target, "host");
+    atomic_fetch_add(&cc_aot_compiles, 1);
+    return EVMJIT_OK;
+}
+
+static void cc_free_code(void *user, void *handle) { (void)user, (void)handle; }
+static void cc_free_object(void *user, evmjit_compile_output *out) {
+    (void)user;
+    free(out->object);
+    out->object = NULL;
+}
+
+static const evmjit_backend CC_BACKEND = {"cc", "test-1", NULL, cc_create, cc_destroy,
+                                          cc_compile_jit, cc_compile_aot, cc_free_code,
+                                          cc_free_object};
+
+static void runtime_desc(evmjit_runtime_desc *d, evmjit_store *st) {
+    memset(d, 0, sizeof *d);
+    d->backend = &CC_BACKEND;
+    d->store = evmjit_store_table(st);
+    d->worker_threads = 1;
+    d->wake_interval_ms = 10;
+    d->logger.log = test_log;
+    d->enabled = true;
+}
+
+static evmjit_store *runtime_store(const char *dir) {
+    evmjit_store_desc sd;
+    store_desc(&sd, dir);
+    sd.backend_name = sd.compiler_version = NULL;
+    sd.backend = &CC_BACKEND; /* the runtime's backend and opt level: the same profile */
+    return open_store(&sd);
+}
+
+/* Behaviours 37 and 39 in a child process: two AOT requests, two artifacts on disk. */
+static int child_compile(const char *dir, const code *a, const code *b) {
+    evmjit_store *st = runtime_store(dir);
+    if (!st) return 1;
+    evmjit_runtime_desc d;
+    runtime_desc(&d, st);
+    evmjit_runtime *rt = make(&d);
+    if (rt) {
+        evmjit_code_ref items[2] = {{a->hash, a->bytes, a->size, EVMJIT_CANCUN},
+                                    {b->hash, b->bytes, b->size, EVMJIT_CANCUN}};
+        size_t accepted = 0;
+        CHECK(evmjit_prepare_aot_batch(rt, items, 2, &accepted) == EVMJIT_OK && accepted == 2);
+        WAIT_UNTIL(stats(rt).resident_aot == 2, 20000);
+        CHECK(stats(rt).resident_aot == 2 && stats(rt).aot_stored == 2 && stats(rt).store_errors == 0);
+        CHECK(run(rt, a, EVMJIT_CANCUN) == 4001 && run(rt, b, EVMJIT_CANCUN) == 4002);
+        destroy(rt);
+    }
+    evmjit_store_stats s = sstats(st);
+    CHECK(s.stored == 2 && s.loaded == 2 && s.unloaded == 2 && atomic_load(&cc_aot_compiles) == 2);
+    evmjit_store_close(st);
+    evmjit_thread_cleanup();
+    return check_failed ? 1 : 0;
+}
+
+/* Behaviours 40-42 across a process restart: a child compiles and persists; this process
+   starts a runtime on the same directory, finds both preloaded before its first lookup, runs
+   them, and after a clear reloads one from the store instead of compiling it. */
+static void test_runtime_restart(void) {
+    const char *dir = fresh_dir("runtime");
+    code *a = (code *)malloc(sizeof(code)), *b = (code *)malloc(sizeof(code)), *c = (code *)malloc(sizeof(code));
+    if (!a || !b || !c) return;
+    make_code(a, 4001, 0);
+    make_code(b, 4002, 0);
+    make_code(c, 4003, 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) _exit(child_compile(dir, a, b));
+    int status = -1;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the compiling process failed (status %d)", status);
+    CHECK(count_files(dir, ".manifest") == 2);
+
+    evmjit_store *st = runtime_store(dir);
+    if (!st) return;
+    evmjit_runtime_desc d;
+    runtime_desc(&d, st);
+    d.enabled = false;
+    evmjit_runtime *rt = make(&d);
+    if (rt) {
+        /* 41: seeded before the first lookup */
+        CHECK(stats(rt).resident_aot == 2 && stats(rt).aot_loaded == 2 && sstats(st).loaded == 2);
+        CHECK(evmjit_runtime_enable(rt) == EVMJIT_OK);
+        /* 40: the first lookup is a hit on the AOT program, and it runs correctly */
+        evmjit_program *p = NULL;
+        CHECK(evmjit_lookup(rt, &a->hash, a->bytes, a->size, EVMJIT_CANCUN, &p) == EVMJIT_LOOKUP_HIT);
+        if (p) {
+            CHECK(p->kind == EVMJIT_PROGRAM_AOT && p->code_size == a->size && run_program(rt, p, a) == 4001);
+            evmjit_lookup_release(rt, p);
+        }
+        CHECK(run(rt, b, EVMJIT_CANCUN) == 4002);
+        /* 42: cleared, then an AOT request for a persisted key loads it without compiling */
+        CHECK(evmjit_clear_resident(rt) == EVMJIT_OK);
+        WAIT_UNTIL(stats(rt).resident_entries == 0, 5000);
+        CHECK(evmjit_prepare_aot(rt, &a->hash, a->bytes, a->size, EVMJIT_CANCUN) == EVMJIT_OK);
+        WAIT_UNTIL(stats(rt).resident_aot == 1, 5000);
+        CHECK(probe(rt, a, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT && run(rt, a, EVMJIT_CANCUN) == 4001);
+        CHECK(atomic_load(&cc_aot_compiles) == 0 && sstats(st).loaded == 3);
+        /* 37: a new key compiles, is stored and becomes resident */
+        CHECK(evmjit_prepare_aot(rt, &c->hash, c->bytes, c->size, EVMJIT_CANCUN) == EVMJIT_OK);
+        WAIT_UNTIL(stats(rt).resident_aot == 2, 20000);
+        CHECK(atomic_load(&cc_aot_compiles) == 1 && sstats(st).stored == 1 && run(rt, c, EVMJIT_CANCUN) == 4003);
+        CHECK(stats(rt).store_errors == 0 && count_files(dir, ".manifest") == 3);
+        destroy(rt);
+    }
+    evmjit_store_stats s = sstats(st);
+    CHECK(s.loaded == s.unloaded && s.skipped == 0);
+    evmjit_store_close(st);
+    free(a);
+    free(b);
+    free(c);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 int main(void) {
@@ -750,6 +927,7 @@ int main(void) {
         return 1;
     }
     void (*tests[])(void) = {
+        test_runtime_restart, /* first: it forks, and no thread may exist then */
         test_open, test_untrusted_dir, test_publish_load, test_truncated_object,
         test_flipped_byte, test_other_code_hash, test_foreign, test_missing_symbol,
         test_not_a_shared_object, test_unreadable, test_untrusted_files, test_missing_object,
@@ -760,7 +938,6 @@ int main(void) {
         tests[i]();
         if (check_failed != failed) fprintf(stderr, "test #%zu failed\n", i);
     }
-    WAIT_UNTIL(true, 1);
     free(obj_gas);
     free(obj_other);
     sh("chmod -R u+rwX '%s' && rm -rf '%s'", root, root);
