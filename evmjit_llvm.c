@@ -113,47 +113,21 @@
 #define EVMJIT_LLVM_DEFAULT_OPT 2
 #endif
 
-/* ============================================================================================
-   The backend table (tentative: mirrors the cache runtime's backend interface until that is
-   declared in evmjit_cache.h; then this becomes that type)
-   ========================================================================================== */
-
+/* Internal per-phase timings (the runtime's evmjit_compile_times gets them). */
 typedef struct evmjit_llvm_timings {
     uint64_t analysis_ns, ir_ns, opt_ns, codegen_ns, link_ns;
 } evmjit_llvm_timings;
 
-/* An AOT artifact: a shared object in memory exporting `symbol` (an evmjit_fn). */
+/* An AOT result before it is handed to the runtime. */
 typedef struct evmjit_llvm_aot {
     uint8_t *bytes;
     size_t size;
     char symbol[128];
-    char *triple, *cpu, *features; /* the target it runs on (owned; free_aot frees) */
+    char *triple, *cpu, *features; /* owned */
 } evmjit_llvm_aot;
 
-typedef struct evmjit_llvm_backend {
-    const char *name;    /* "llvm" */
-    const char *version; /* LLVM version string */
-    int abi_version;     /* EVMJIT_ABI_VERSION */
-    /* A compiler for one worker thread (opt_level 0..3, negative: default). NULL on failure
-       with the reason in err. Used by one thread at a time. */
-    void *(*create)(int opt_level, char *err, size_t err_size);
-    void (*destroy)(void *compiler);
-    /* Compile for the JIT: *fn is callable until free_code(*program). */
-    evmjit_error (*compile_jit)(void *compiler, const uint8_t *code, size_t code_size,
-                                evmjit_revision rev, const evmjit_bytes32 *code_hash,
-                                evmjit_fn *fn, void **program, evmjit_llvm_timings *timings,
-                                char *err, size_t err_size);
-    void (*free_code)(void *program);
-    size_t (*code_bytes)(const void *program);
-    /* Compile to a shared object in memory (see evmjit_llvm_aot). */
-    evmjit_error (*compile_aot)(void *compiler, const uint8_t *code, size_t code_size,
-                                evmjit_revision rev, const evmjit_bytes32 *code_hash,
-                                evmjit_llvm_aot *out, evmjit_llvm_timings *timings, char *err,
-                                size_t err_size);
-    void (*free_aot)(evmjit_llvm_aot *aot);
-} evmjit_llvm_backend;
-
-const evmjit_llvm_backend *evmjit_llvm_backend_table(void);
+/* The one thing this file exports (declared for the runtime in evmjit_cache.h). */
+const evmjit_backend *evmjit_llvm_backend(void);
 
 /* ============================================================================================
    Small helpers
@@ -723,6 +697,8 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
     LLVMValueRef argv[3] = {g->frame, g->args, el_c32(g, imm)};
     LLVMValueRef st = LLVMBuildCall2(g->b, g->builtin_ty, fp, argv, 3, "");
     if (sync) LLVMBuildStore(g->b, el_load(g, g->i64, gas_ptr, 8), g->gas_var);
+    if (id >= EVMJIT_BUILTIN_DIV && id <= EVMJIT_BUILTIN_MULMOD) /* always SUCCESS */
+        return out ? el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8) : NULL;
     /* a failing builtin ends the frame with its status (its own small block: one shared
        block with a phi over thousands of call sites makes LLVM's CFG passes quadratic) */
     LLVMBasicBlockRef cont = el_new_bb(g), fail = el_new_bb(g);
@@ -1039,6 +1015,41 @@ static void el_binary(el_cg *g, uint8_t op) {
     el_push(g, r);
 }
 
+/* DIV/SDIV/MOD/SMOD: inline 64-bit division when both operands are small (non-negative
+   and below 2^63 for the signed ones, where they equal the unsigned results); the builtin
+   otherwise. Division by zero gives 0, as EVM wants (never LLVM's undefined udiv by 0). */
+static void el_op_division(el_cg *g, uint8_t op) {
+    el_ensure(g, 2);
+    LLVMValueRef ops[2] = {el_pop(g), el_pop(g)};
+    if (g->failed) return;
+    LLVMBuilderRef B = g->b;
+    bool is_signed = op == 0x05 || op == 0x07, is_mod = op == 0x06 || op == 0x07;
+    const evmjit_word bound = {{is_signed ? 1ull << 63 : 0, is_signed ? 0 : 1, 0, 0}};
+    LLVMValueRef both = LLVMBuildOr(B, ops[0], ops[1], "");
+    LLVMValueRef small = LLVMBuildICmp(B, LLVMIntULT, both, el_cword(g, &bound), "");
+    LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
+    el_br_likely(g, small, fast, slow);
+    LLVMPositionBuilderAtEnd(B, fast);
+    LLVMValueRef a = LLVMBuildTrunc(B, ops[0], g->i64, ""), b = LLVMBuildTrunc(B, ops[1], g->i64, "");
+    LLVMValueRef zero = LLVMBuildICmp(B, LLVMIntEQ, b, el_c64(g, 0), "");
+    LLVMValueRef d = LLVMBuildSelect(B, zero, el_c64(g, 1), b, "");
+    LLVMValueRef q = is_mod ? LLVMBuildURem(B, a, d, "") : LLVMBuildUDiv(B, a, d, "");
+    q = LLVMBuildSelect(B, zero, el_c64(g, 0), q, "");
+    LLVMValueRef r1 = LLVMBuildZExt(B, q, g->i256, "");
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, slow);
+    static const evmjit_builtin_id ids[4] = {EVMJIT_BUILTIN_DIV, EVMJIT_BUILTIN_SDIV, EVMJIT_BUILTIN_MOD, EVMJIT_BUILTIN_SMOD};
+    LLVMValueRef r2 = el_builtin(g, ids[op - 0x04], op, 2, ops, true, false);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, g->i256, "");
+    LLVMValueRef vals[2] = {r1, r2};
+    LLVMBasicBlockRef bbs[2] = {fast, slow_end};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    el_push(g, phi);
+}
+
 static void el_jump(el_cg *g, const el_block *blk, bool conditional) {
     LLVMValueRef dest = el_pop(g);
     LLVMValueRef cond = conditional ? el_pop(g) : NULL;
@@ -1106,10 +1117,7 @@ static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
     case 0x14: case 0x16: case 0x17: case 0x18: case 0x1a: case 0x1b: case 0x1c: case 0x1d:
         el_binary(g, op);
         return;
-    case 0x04: el_builtin_op(g, EVMJIT_BUILTIN_DIV, op, 2, true, false); return;
-    case 0x05: el_builtin_op(g, EVMJIT_BUILTIN_SDIV, op, 2, true, false); return;
-    case 0x06: el_builtin_op(g, EVMJIT_BUILTIN_MOD, op, 2, true, false); return;
-    case 0x07: el_builtin_op(g, EVMJIT_BUILTIN_SMOD, op, 2, true, false); return;
+    case 0x04: case 0x05: case 0x06: case 0x07: el_op_division(g, op); return;
     case 0x08: el_builtin_op(g, EVMJIT_BUILTIN_ADDMOD, op, 3, true, false); return;
     case 0x09: el_builtin_op(g, EVMJIT_BUILTIN_MULMOD, op, 3, true, false); return;
     case 0x0a: el_builtin_op(g, EVMJIT_BUILTIN_EXP, op, 2, true, true); return;
@@ -1470,9 +1478,13 @@ static void *el_compiler_create(int opt_level, char *err, size_t n) {
 }
 
 /* Analysis, IR, optimisation and code generation: the object file for `symbol`. */
+static bool el_cancelled(const evmjit_compile_request *req) {
+    return req && req->cancelled && req->cancelled(req);
+}
+
 static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_t code_size, evmjit_revision rev,
                                       const char *symbol, LLVMMemoryBufferRef *obj, evmjit_llvm_timings *t,
-                                      char *err, size_t n) {
+                                      const evmjit_compile_request *req, char *err, size_t n) {
     *obj = NULL;
     if (t) memset(t, 0, sizeof *t);
     if ((!code && code_size) || (unsigned)rev > EVMJIT_MAX_REVISION) {
@@ -1491,6 +1503,11 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     if ((r = el_check_budget(&a, err, n)) != EVMJIT_OK) {
         el_analysis_free(&a);
         return r;
+    }
+    if (el_cancelled(req)) {
+        el_analysis_free(&a);
+        el_err(err, n, "cancelled");
+        return EVMJIT_ERR_SHUTDOWN;
     }
     uint64_t t1 = el_now_ns();
     if (getenv("EVMJIT_LLVM_STATS")) /* debugging aid */
@@ -1549,6 +1566,10 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
         }
         t3 = el_now_ns();
     }
+    if (r == EVMJIT_OK && el_cancelled(req)) {
+        el_err(err, n, "cancelled");
+        r = EVMJIT_ERR_SHUTDOWN;
+    }
     if (r == EVMJIT_OK && getenv("EVMJIT_LLVM_DUMP")) LLVMDumpModule(mod); /* debugging aid */
     if (r == EVMJIT_OK) {
         char *msg = NULL;
@@ -1574,7 +1595,8 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
 
 static evmjit_error el_compile_jit(void *cc, const uint8_t *code, size_t code_size, evmjit_revision rev,
                                    const evmjit_bytes32 *code_hash, evmjit_fn *fn, void **program,
-                                   evmjit_llvm_timings *t, char *err, size_t n) {
+                                   evmjit_llvm_timings *t, const evmjit_compile_request *req, char *err,
+                                   size_t n) {
     el_compiler *c = (el_compiler *)cc;
     *fn = NULL;
     *program = NULL;
@@ -1585,7 +1607,7 @@ static evmjit_error el_compile_jit(void *cc, const uint8_t *code, size_t code_si
         for (int i = 0; i < 8; i++) h = h << 8 | code_hash->bytes[i];
     snprintf(symbol, sizeof symbol, "evmjit_jit_%016" PRIx64 "_r%d_%lu", h, (int)rev, seq);
     LLVMMemoryBufferRef obj;
-    evmjit_error r = el_compile_object(c, code, code_size, rev, symbol, &obj, t, err, n);
+    evmjit_error r = el_compile_object(c, code, code_size, rev, symbol, &obj, t, req, err, n);
     if (r != EVMJIT_OK) return r;
     uint64_t t0 = el_now_ns();
     el_program *p = (el_program *)calloc(1, sizeof *p);
@@ -1701,7 +1723,7 @@ static void el_free_aot(evmjit_llvm_aot *aot) {
 
 static evmjit_error el_compile_aot(void *cc, const uint8_t *code, size_t code_size, evmjit_revision rev,
                                    const evmjit_bytes32 *code_hash, evmjit_llvm_aot *out, evmjit_llvm_timings *t,
-                                   char *err, size_t n) {
+                                   const evmjit_compile_request *req, char *err, size_t n) {
     el_compiler *c = (el_compiler *)cc;
     memset(out, 0, sizeof *out);
     if (!code_hash) {
@@ -1713,7 +1735,7 @@ static evmjit_error el_compile_aot(void *cc, const uint8_t *code, size_t code_si
     snprintf(out->symbol + pos, sizeof out->symbol - (size_t)pos, "_r%d_abi%d", (int)rev, EVMJIT_ABI_VERSION);
 
     LLVMMemoryBufferRef obj;
-    evmjit_error r = el_compile_object(c, code, code_size, rev, out->symbol, &obj, t, err, n);
+    evmjit_error r = el_compile_object(c, code, code_size, rev, out->symbol, &obj, t, req, err, n);
     if (r != EVMJIT_OK) return r;
     uint64_t t0 = el_now_ns();
     const char *tmp = getenv("TMPDIR");
@@ -1763,24 +1785,90 @@ static evmjit_error el_compile_aot(void *cc, const uint8_t *code, size_t code_si
 }
 
 /* ============================================================================================
-   4. The table
+   4. The table the runtime uses (evmjit_backend, declared in evmjit_cache.h)
    ========================================================================================== */
 
 #define EL_STR2(x) #x
 #define EL_STR(x) EL_STR2(x)
 
-const evmjit_llvm_backend *evmjit_llvm_backend_table(void) {
-    static const evmjit_llvm_backend table = {
+static evmjit_error el_be_create(void *user, int opt_level, void **compiler, char *err, size_t n) {
+    (void)user;
+    *compiler = el_compiler_create(opt_level, err, n);
+    return *compiler ? EVMJIT_OK : EVMJIT_ERR_COMPILE_FAILED;
+}
+
+static void el_be_destroy(void *user, void *compiler) {
+    (void)user;
+    el_compiler_destroy(compiler);
+}
+
+static void el_be_times(evmjit_compile_output *out, const evmjit_llvm_timings *t) {
+    out->times.analysis_ns = t->analysis_ns;
+    out->times.ir_ns = t->ir_ns;
+    out->times.optimize_ns = t->opt_ns;
+    out->times.codegen_ns = t->codegen_ns;
+    out->times.link_ns = t->link_ns;
+}
+
+static evmjit_error el_be_compile_jit(void *user, void *compiler, const evmjit_compile_request *req,
+                                      evmjit_compile_output *out) {
+    (void)user;
+    evmjit_llvm_timings t;
+    evmjit_error r = el_compile_jit(compiler, req->code, req->code_size, req->rev, &req->code_hash, &out->fn,
+                                    &out->code, &t, req, out->message, sizeof out->message);
+    el_be_times(out, &t);
+    if (r == EVMJIT_OK) out->code_bytes = el_code_bytes(out->code);
+    return r;
+}
+
+/* FNV-1a: the CPU feature string is long, the target field short; the hash stands for it. */
+static uint64_t el_fnv1a(const char *s) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static evmjit_error el_be_compile_aot(void *user, void *compiler, const evmjit_compile_request *req,
+                                      evmjit_compile_output *out) {
+    (void)user;
+    evmjit_llvm_timings t;
+    evmjit_llvm_aot aot;
+    evmjit_error r = el_compile_aot(compiler, req->code, req->code_size, req->rev, &req->code_hash, &aot, &t, req,
+                                    out->message, sizeof out->message);
+    el_be_times(out, &t);
+    if (r != EVMJIT_OK) return r;
+    out->object = aot.bytes; /* ownership moves to out: free_object frees it */
+    out->object_size = aot.size;
+    memcpy(out->symbol, aot.symbol, sizeof out->symbol);
+    snprintf(out->target, sizeof out->target, "%.60s/%.40s/%016" PRIx64, aot.triple, aot.cpu, el_fnv1a(aot.features));
+    aot.bytes = NULL;
+    el_free_aot(&aot);
+    return EVMJIT_OK;
+}
+
+static void el_be_free_code(void *user, void *code) {
+    (void)user;
+    el_free_code(code);
+}
+
+static void el_be_free_object(void *user, evmjit_compile_output *out) {
+    (void)user;
+    free(out->object);
+    out->object = NULL;
+    out->object_size = 0;
+}
+
+const evmjit_backend *evmjit_llvm_backend(void) {
+    static const evmjit_backend table = {
         "llvm",
         EL_STR(LLVM_VERSION_MAJOR) "." EL_STR(LLVM_VERSION_MINOR) "." EL_STR(LLVM_VERSION_PATCH),
-        EVMJIT_ABI_VERSION,
-        el_compiler_create,
-        el_compiler_destroy,
-        el_compile_jit,
-        el_free_code,
-        el_code_bytes,
-        el_compile_aot,
-        el_free_aot,
+        NULL,
+        el_be_create,
+        el_be_destroy,
+        el_be_compile_jit,
+        el_be_compile_aot,
+        el_be_free_code,
+        el_be_free_object,
     };
     return &table;
 }
