@@ -16,9 +16,10 @@
    processes may share. It holds, for every artifact, one manifest and one shared object:
 
        <base>.manifest              what the object is (text, below)
-       <base>-<o16>.so              the shared object; <o16> = first 8 bytes of the
-                                    keccak-256 of its bytes, in hex
-       .evmjit-tmp-<pid>-<n>-<...>  a publish in progress (or one a crash interrupted)
+       <base>-<id>.so               the shared object; <id> = 16 hex digits unique to the
+                                    publish that wrote it (so one manifest names it, ever)
+       .evmjit-tmp-<pid>-<...>      a publish or removal in progress (or one a crash
+                                    interrupted)
 
        <base> = <code hash, 64 hex>-r<revision>-<backend>-O<opt level>-<k16>
 
@@ -42,20 +43,23 @@
        target <text>                     triple and CPU features the object runs on
        symbol <C identifier>             the exported evmjit_fn
        code_size <n>                     bytecode length
-       object_file <base>-<o16>.so
+       object_file <base>-<id>.so
        object_size <n>                   bytes
        object_keccak 0x<64 hex>          keccak-256 of the object bytes
        created <unix seconds>
        end
 
    Publishing (store) is atomic: the object and the manifest are written to temporary files in
-   the same directory and fsynced; the object is renamed to its name (the name is derived
-   from its content, so a replaced file has the same bytes), the directory is fsynced, the
-   manifest is hard-linked to its name (link fails if the name exists: never an overwrite),
-   the directory is fsynced again. The manifest is the commit point: an object without a
-   manifest is an orphan, never loaded. Two processes publishing one key at once both succeed
-   and leave one valid artifact (the first link wins). A manifest that exists but fails
-   verification is replaced by rename (a process that mapped the old file keeps its copy).
+   the same directory and fsynced; the object is hard-linked to its unique name, the
+   directory is fsynced, the manifest is hard-linked to its name (link fails if the name
+   exists: nothing is ever overwritten), the directory is fsynced again. The manifest is the
+   commit point: an object without a manifest is an orphan, never loaded. Two processes
+   publishing one key at once both succeed and leave one valid artifact (the first link wins;
+   the other removes its own object). A manifest that exists but fails verification is
+   replaced by rename, and its object removed (a process that mapped it keeps its copy).
+   Removal (remove, clear, gc) first renames the manifest away, then deletes the object that
+   manifest names: since only one manifest ever names an object, loaders and publishers in
+   other processes see an artifact whole or not at all.
 
    Loading verifies before dlopen: the manifest parses; the key its fields spell gives exactly
    its file name and is the requested key; its ABI version, compiler and target are this
@@ -73,7 +77,8 @@
    chown). The check cannot protect against the user itself.
 
    Maintenance: `evmjit store ls|verify|gc DIR` lists, re-checks, and removes temporary
-   leftovers, orphans and artifacts that fail verification (evmjit_store_gc).
+   leftovers, orphans and artifacts that fail verification (evmjit_store_gc). Neither load nor
+   store ever deletes artifacts of another profile; clear deletes every artifact.
 */
 
 #include <stdint.h>
@@ -306,10 +311,10 @@ EVMJIT_API evmjit_error evmjit_store_publish(evmjit_store *store,
 EVMJIT_API evmjit_error evmjit_store_remove(evmjit_store *store, const evmjit_bytes32 *code_hash,
                                             evmjit_revision rev);
 
-/* Delete every artifact in the directory, of every profile (manifests, then objects).
-   Temporary files are left to evmjit_store_gc (another process may be publishing). Loaded
-   copies stay usable until unloaded. Returns EVMJIT_OK or the first error (IO, UNTRUSTED);
-   it goes on after errors. Any thread; blocks on file system calls. */
+/* Delete every artifact in the directory, of every profile (each manifest, then the object it
+   names). Temporary files and orphans are left to evmjit_store_gc (another process may be
+   publishing). Loaded copies stay usable until unloaded. Returns EVMJIT_OK or the first
+   error (IO, UNTRUSTED); it goes on after errors. Any thread; blocks on file system calls. */
 EVMJIT_API evmjit_error evmjit_store_clear(evmjit_store *store);
 
 /* Call visit for every artifact (manifest), temporary file and orphan object, in file name

@@ -252,10 +252,19 @@ static bool evmjit__st_names(const evmjit_store *st, const evmjit_bytes32 *hash,
            evmjit__st_fmt(manifest, EVMJIT__ST_NAME, "%s.manifest", base);
 }
 
-static bool evmjit__st_object_name(char *out, const char *base, const evmjit_bytes32 *object_keccak) {
-    char o16[17];
-    evmjit__st_hex(o16, object_keccak->bytes, 8);
-    return evmjit__st_fmt(out, EVMJIT__ST_NAME, "%s-%s.so", base, o16);
+/* <base>-<id>.so: id is 8 bytes unique to one publish, so an object file is named by one
+   manifest only, and a name is never reused. */
+static bool evmjit__st_object_name(char *out, const char *base, const uint8_t id[8]) {
+    char hex[17];
+    evmjit__st_hex(hex, id, 8);
+    return evmjit__st_fmt(out, EVMJIT__ST_NAME, "%s-%s.so", base, hex);
+}
+
+/* Is `object` a name evmjit__st_object_name could give for base? */
+static bool evmjit__st_object_of(const char *object, const char *base) {
+    size_t b = strlen(base), n = strlen(object);
+    return n == b + 20 && !strncmp(object, base, b) && object[b] == '-' &&
+           evmjit__st_is_hex(object + b + 1, 16) && !strcmp(object + b + 17, ".so");
 }
 
 /* What a directory entry is: a manifest or object of ours (by shape), a temp file, or
@@ -765,11 +774,10 @@ static evmjit_store_skip evmjit__st_dlopen(evmjit_store *st, evmjit__st_check *c
     return EVMJIT_SKIP_NONE;
 }
 
-/* Verifies the artifact whose manifest is `name`. want_hash/want_rev (may be NULL/-1): the key
-   the caller asked for. Returns c->skip (NONE: valid, and with V_LOAD loaded). */
-static evmjit_store_skip evmjit__st_verify(evmjit_store *st, const char *name,
-                                           const evmjit_bytes32 *want_hash, int want_rev,
-                                           unsigned flags, evmjit__st_check *c) {
+/* Opens, checks and parses the manifest `name` into c->m (c->parsed). Returns c->skip; an
+   absent file sets c->absent. */
+static evmjit_store_skip evmjit__st_read_manifest(evmjit_store *st, const char *name,
+                                                  evmjit__st_check *c) {
     c->parsed = c->ours = c->absent = false;
     c->skip = EVMJIT_SKIP_NONE;
     c->handle = NULL;
@@ -801,6 +809,25 @@ static evmjit_store_skip evmjit__st_verify(evmjit_store *st, const char *name,
     const char *bad = evmjit__st_parse(c->text, &c->m);
     if (bad) return evmjit__st_fail(c, EVMJIT_SKIP_BAD_MANIFEST, "%s: bad field: %s", name, bad);
     c->parsed = true;
+    return EVMJIT_SKIP_NONE;
+}
+
+/* Did the manifest `name` that c checked go away (removed or replaced) meanwhile? Then a
+   missing object is not a fault: the artifact was removed under us. */
+static bool evmjit__st_vanished(evmjit_store *st, const char *name, const evmjit__st_check *c) {
+    struct stat s;
+    if (fstatat(st->dirfd, name, &s, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT;
+    return s.st_dev != c->dev || s.st_ino != c->ino;
+}
+
+/* Verifies the artifact whose manifest is `name`. want_hash/want_rev (may be NULL/-1): the key
+   the caller asked for. Returns c->skip (NONE: valid, and with V_LOAD loaded); c->absent when
+   the manifest does not exist or was removed while it was being checked. */
+static evmjit_store_skip evmjit__st_verify(evmjit_store *st, const char *name,
+                                           const evmjit_bytes32 *want_hash, int want_rev,
+                                           unsigned flags, evmjit__st_check *c) {
+    evmjit_store_skip k = evmjit__st_read_manifest(st, name, c);
+    if (k != EVMJIT_SKIP_NONE) return k;
     /* the key its fields spell must give exactly this file name */
     char k16[17], base[EVMJIT__ST_NAME], expect[EVMJIT__ST_NAME];
     evmjit__st_profile_hash(c->m.backend, c->m.compiler_version, c->m.opt_level,
@@ -812,8 +839,9 @@ static evmjit_store_skip evmjit__st_verify(evmjit_store *st, const char *name,
     if ((want_hash && memcmp(want_hash->bytes, c->m.code_hash.bytes, 32) != 0) ||
         (want_rev >= 0 && want_rev != (int)c->m.rev))
         return evmjit__st_fail(c, EVMJIT_SKIP_KEY_MISMATCH, "%s: not the requested key", name);
-    if (!evmjit__st_object_name(expect, base, &c->m.object_keccak) || strcmp(expect, c->m.object_file))
-        return evmjit__st_fail(c, EVMJIT_SKIP_BAD_MANIFEST, "%s: object_file is not %s", name, expect);
+    if (!evmjit__st_object_of(c->m.object_file, base))
+        return evmjit__st_fail(c, EVMJIT_SKIP_BAD_MANIFEST, "%s: object_file is not %s-<id>.so",
+                               name, base);
     /* the profile */
     evmjit_store_skip foreign = EVMJIT_SKIP_NONE;
     if (c->m.abi_version != st->abi)
@@ -828,13 +856,13 @@ static evmjit_store_skip evmjit__st_verify(evmjit_store *st, const char *name,
         return evmjit__st_fail(c, foreign, "%s: abi %u, %s %s O%d, target %.64s", name,
                                c->m.abi_version, c->m.backend, c->m.compiler_version,
                                c->m.opt_level, c->m.target);
-    if (flags & (EVMJIT__ST_V_OBJECT | EVMJIT__ST_V_LOAD | EVMJIT__ST_V_SYMBOL)) {
+    if (flags & (EVMJIT__ST_V_OBJECT | EVMJIT__ST_V_LOAD | EVMJIT__ST_V_SYMBOL))
         k = evmjit__st_check_object(st, c);
-        if (k != EVMJIT_SKIP_NONE) return k;
-    }
-    if (c->ours && (flags & (EVMJIT__ST_V_LOAD | EVMJIT__ST_V_SYMBOL)))
-        return evmjit__st_dlopen(st, c, (flags & EVMJIT__ST_V_LOAD) != 0);
-    return EVMJIT_SKIP_NONE;
+    if (k == EVMJIT_SKIP_NONE && c->ours && (flags & (EVMJIT__ST_V_LOAD | EVMJIT__ST_V_SYMBOL)))
+        k = evmjit__st_dlopen(st, c, (flags & EVMJIT__ST_V_LOAD) != 0);
+    if ((k == EVMJIT_SKIP_MISSING_OBJECT || k == EVMJIT_SKIP_DLOPEN_FAILED) && evmjit__st_vanished(st, name, c))
+        c->absent = true; /* removed while we looked: not a fault */
+    return k;
 }
 
 static evmjit__st_check *evmjit__st_check_new(evmjit_store *st) {
@@ -1124,26 +1152,38 @@ static int evmjit__st_write_temp(evmjit_store *st, const char *tmp, const void *
     return e;
 }
 
-/* After a failed publish: removes our object unless a manifest names it (then it is someone
-   else's identical object, already in use). */
-static void evmjit__st_drop_object(evmjit_store *st, evmjit__st_check *c, const char *manifest,
-                                   const char *object) {
-    char keep[EVMJIT__ST_NAME];
-    snprintf(keep, sizeof keep, "%s", object);
-    evmjit__st_verify(st, manifest, NULL, -1, 0, c);
-    if (!(c->parsed && !strcmp(c->m.object_file, keep))) evmjit__st_unlink(st, keep);
-}
-
 static evmjit_error evmjit__st_io_fail(evmjit_store *st, const char *what, const char *file, int e) {
     evmjit__st_log(st, EVMJIT_LOG_ERROR, "artifact store %s: %s %s failed: %s%s", st->path, what,
                    file, strerror(e), e == ENOSPC || e == EDQUOT ? " (disk full)" : "");
     return EVMJIT_ERR_IO;
 }
 
+/* 8 bytes no other publish uses: keccak-256 of the object's hash, the process, a counter and
+   both clocks. */
+static void evmjit__st_publish_id(evmjit_store *st, const evmjit_bytes32 *object_keccak,
+                                  uint8_t id[8]) {
+    struct {
+        evmjit_bytes32 object;
+        long long pid;
+        unsigned long long seq, mono, real_s, real_ns;
+    } in;
+    memset(&in, 0, sizeof in);
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    in.object = *object_keccak;
+    in.pid = (long long)getpid();
+    in.seq = (unsigned long long)atomic_fetch_add_explicit(&st->seq, 1, memory_order_relaxed);
+    in.mono = (unsigned long long)evmjit__now_ns();
+    in.real_s = (unsigned long long)ts.tv_sec;
+    in.real_ns = (unsigned long long)ts.tv_nsec;
+    evmjit_bytes32 h = evmjit_keccak256((const uint8_t *)&in, sizeof in);
+    memcpy(id, h.bytes, 8);
+}
+
 static evmjit_error evmjit__st_publish(evmjit_store *st, const evmjit_artifact_object *o,
                                        evmjit__st_check *c) {
     char base[EVMJIT__ST_NAME], mname[EVMJIT__ST_NAME], oname[EVMJIT__ST_NAME];
-    char tmp_o[EVMJIT__ST_NAME], tmp_m[EVMJIT__ST_NAME];
+    char tmp_o[EVMJIT__ST_NAME], tmp_m[EVMJIT__ST_NAME], old_object[EVMJIT__ST_NAME];
     if (!evmjit__st_names(st, &o->code_hash, (int)o->rev, base, mname))
         return EVMJIT_ERR_INVALID_ARGUMENT;
     evmjit_store_skip k = evmjit__st_verify(st, mname, &o->code_hash, (int)o->rev,
@@ -1153,9 +1193,13 @@ static evmjit_error evmjit__st_publish(evmjit_store *st, const evmjit_artifact_o
         return EVMJIT_OK;
     }
     bool replace = !c->absent;
-    if (replace)
+    old_object[0] = 0;
+    if (replace) {
         evmjit__st_log(st, EVMJIT_LOG_WARN, "artifact store %s: replacing %s: %s (%s)", st->path,
                        mname, evmjit_store_skip_name(k), c->detail);
+        if (c->parsed && evmjit__st_object_of(c->m.object_file, base))
+            snprintf(old_object, sizeof old_object, "%s", c->m.object_file);
+    }
     evmjit_store_manifest *m = &c->m;
     memset(m, 0, sizeof *m);
     m->format_version = EVMJIT_STORE_FORMAT_VERSION;
@@ -1171,12 +1215,15 @@ static evmjit_error evmjit__st_publish(evmjit_store *st, const evmjit_artifact_o
     m->object_size = o->object_size;
     m->object_keccak = evmjit_keccak256(o->object, o->object_size);
     m->created = (int64_t)time(NULL);
-    unsigned long long seq = (unsigned long long)atomic_fetch_add_explicit(&st->seq, 1, memory_order_relaxed);
-    if (!evmjit__st_object_name(oname, base, &m->object_keccak) ||
+    uint8_t id[8];
+    evmjit__st_publish_id(st, &m->object_keccak, id);
+    char idhex[17];
+    evmjit__st_hex(idhex, id, 8);
+    if (!evmjit__st_object_name(oname, base, id) ||
         !evmjit__st_fmt(m->object_file, sizeof m->object_file, "%s", oname) ||
         !evmjit__st_manifest_text(c->text, sizeof c->text, m) ||
-        !evmjit__st_fmt(tmp_o, sizeof tmp_o, EVMJIT__STORE_TEMP_PREFIX "%ld-%llu-%s.so", (long)getpid(), seq, base) ||
-        !evmjit__st_fmt(tmp_m, sizeof tmp_m, EVMJIT__STORE_TEMP_PREFIX "%ld-%llu-%s.manifest", (long)getpid(), seq, base))
+        !evmjit__st_fmt(tmp_o, sizeof tmp_o, EVMJIT__STORE_TEMP_PREFIX "%ld-%s-%s.so", (long)getpid(), idhex, base) ||
+        !evmjit__st_fmt(tmp_m, sizeof tmp_m, EVMJIT__STORE_TEMP_PREFIX "%ld-%s-%s.manifest", (long)getpid(), idhex, base))
         return EVMJIT_ERR_INVALID_ARGUMENT;
     /* 1. both files complete and durable under temporary names (a full disk fails here, and
           leaves nothing behind) */
@@ -1187,19 +1234,15 @@ static evmjit_error evmjit__st_publish(evmjit_store *st, const evmjit_artifact_o
         evmjit__st_unlink(st, tmp_o);
         return evmjit__st_io_fail(st, "writing", tmp_m, e);
     }
-    /* 2. the object into place: its name is its content, so replacing a file of that name
-          changes no bytes; then make the rename durable before any manifest names it */
-    e = evmjit__st_fault(st, EVMJIT_STORE_OP_RENAME, oname);
-    if (!e && renameat(st->dirfd, tmp_o, st->dirfd, oname) != 0) e = errno;
-    if (e) {
-        EVMJIT__ST_ADD(st, io_errors, 1);
-        evmjit__st_unlink(st, tmp_o);
-        evmjit__st_unlink(st, tmp_m);
-        return evmjit__st_io_fail(st, "renaming to", oname, e);
-    }
-    e = evmjit__st_fsync_dir(st);
-    /* 3. the manifest: link never replaces (the first publisher wins); an invalid one is
-          replaced by rename */
+    /* 2. the object under its own name (unique: link never replaces anything), durable before
+          any manifest names it */
+    e = evmjit__st_fault(st, EVMJIT_STORE_OP_LINK, oname);
+    if (!e && linkat(st->dirfd, tmp_o, st->dirfd, oname, 0) != 0) e = errno;
+    evmjit__st_unlink(st, tmp_o);
+    if (!e) e = evmjit__st_fsync_dir(st);
+    else EVMJIT__ST_ADD(st, io_errors, 1);
+    /* 3. the manifest: link never replaces (the first publisher of a key wins); an invalid one
+          is replaced by rename */
     bool raced = false;
     if (!e) {
         e = evmjit__st_fault(st, replace ? EVMJIT_STORE_OP_RENAME : EVMJIT_STORE_OP_LINK, mname);
@@ -1209,16 +1252,14 @@ static evmjit_error evmjit__st_publish(evmjit_store *st, const evmjit_artifact_o
         if (e) EVMJIT__ST_ADD(st, io_errors, 1);
     }
     evmjit__st_unlink(st, tmp_m); /* after link (after rename it is gone: ENOENT) */
-    if (e) {
-        evmjit__st_drop_object(st, c, mname, oname);
-        return evmjit__st_io_fail(st, "publishing", mname, e);
-    }
+    if (e || raced) evmjit__st_unlink(st, oname); /* no manifest names it: only ours could */
+    if (e) return evmjit__st_io_fail(st, "publishing", mname, e);
     if (raced) {
-        /* someone published this key first: theirs stands; ours goes unless it is the same */
-        EVMJIT__ST_ADD(st, store_raced, 1);
-        evmjit__st_drop_object(st, c, mname, oname);
+        EVMJIT__ST_ADD(st, store_raced, 1); /* someone published this key first: theirs stands */
         return EVMJIT_OK;
     }
+    /* the replaced manifest named old_object, and only it did */
+    if (old_object[0]) evmjit__st_unlink(st, old_object);
     EVMJIT__ST_ADD(st, stored, 1);
     if (replace) EVMJIT__ST_ADD(st, store_replaced, 1);
     e = evmjit__st_fsync_dir(st);
@@ -1256,14 +1297,47 @@ EVMJIT_API evmjit_error evmjit_store_publish(evmjit_store *st, const evmjit_arti
 
 /* ---- removing ------------------------------------------------------------------------------- */
 
-/* Removes the manifest `name` and, when it parsed, its object. */
-static evmjit_error evmjit__st_remove_artifact(evmjit_store *st, const char *name, evmjit__st_check *c) {
-    int e = evmjit__st_unlink(st, name);
-    if (e) return e == ENOENT ? EVMJIT_ERR_NOT_FOUND : EVMJIT_ERR_IO;
-    if (c->parsed) {
-        e = evmjit__st_unlink(st, c->m.object_file);
-        if (e && e != ENOENT) return EVMJIT_ERR_IO;
+/* Removes the manifest `name` and the object it names. The manifest is first taken away by
+   renaming it to a temporary name, so what is deleted is exactly one manifest and the object
+   only it names (object names are unique to a publish): a publisher or loader racing with us
+   sees the artifact whole or not at all. If `expect` is given, the taken manifest must be the
+   file c checked (same inode), else it is put back (a publisher replaced it meanwhile).
+   Returns OK, NOT_FOUND (gone already) or IO; c is overwritten. */
+static evmjit_error evmjit__st_take(evmjit_store *st, const char *name, evmjit__st_check *c,
+                                    bool expect) {
+    char taken[EVMJIT__ST_NAME];
+    dev_t dev = c->dev;
+    ino_t ino = c->ino;
+    unsigned long long seq = (unsigned long long)atomic_fetch_add_explicit(&st->seq, 1, memory_order_relaxed);
+    if (!evmjit__st_fmt(taken, sizeof taken, EVMJIT__STORE_TEMP_PREFIX "%ld-%llu-rm-%s", (long)getpid(), seq, name))
+        return EVMJIT_ERR_INVALID_ARGUMENT;
+    int e = evmjit__st_fault(st, EVMJIT_STORE_OP_RENAME, name);
+    if (!e && renameat(st->dirfd, name, st->dirfd, taken) != 0) e = errno;
+    if (e == ENOENT) return EVMJIT_ERR_NOT_FOUND;
+    if (e) {
+        EVMJIT__ST_ADD(st, io_errors, 1);
+        return EVMJIT_ERR_IO;
     }
+    evmjit__st_read_manifest(st, taken, c);
+    if (c->absent) return EVMJIT_ERR_NOT_FOUND; /* someone else took it */
+    if (expect && (c->dev != dev || c->ino != ino)) {
+        /* not the file we judged: put it back, unless the name was published again (then
+           what we took is superseded and goes) */
+        if (linkat(st->dirfd, taken, st->dirfd, name, 0) == 0 || errno != EEXIST) {
+            evmjit__st_unlink(st, taken);
+            return EVMJIT_ERR_NOT_FOUND;
+        }
+    }
+    char base[EVMJIT__ST_NAME];
+    size_t n = strlen(name) - strlen(".manifest");
+    memcpy(base, name, n);
+    base[n] = 0;
+    if (c->parsed && evmjit__st_object_of(c->m.object_file, base)) {
+        e = evmjit__st_unlink(st, c->m.object_file);
+        if (e && e != ENOENT) return EVMJIT_ERR_IO; /* the manifest is in `taken`: gc retries */
+    }
+    e = evmjit__st_unlink(st, taken);
+    if (e && e != ENOENT) return EVMJIT_ERR_IO;
     EVMJIT__ST_ADD(st, removed, 1);
     return EVMJIT_OK;
 }
@@ -1276,8 +1350,7 @@ EVMJIT_API evmjit_error evmjit_store_remove(evmjit_store *st, const evmjit_bytes
         return EVMJIT_ERR_NOT_FOUND;
     evmjit__st_check *c = evmjit__st_check_new(st);
     if (!c) return EVMJIT_ERR_OUT_OF_MEMORY;
-    evmjit__st_verify(st, name, NULL, -1, 0, c); /* only to learn the object's name */
-    evmjit_error err = c->absent ? EVMJIT_ERR_NOT_FOUND : evmjit__st_remove_artifact(st, name, c);
+    evmjit_error err = evmjit__st_take(st, name, c, false);
     evmjit__st_check_free(st, c);
     if (err == EVMJIT_OK && evmjit__st_fsync_dir(st)) err = EVMJIT_ERR_IO;
     return err;
@@ -1289,15 +1362,14 @@ EVMJIT_API evmjit_error evmjit_store_clear(evmjit_store *st) {
     evmjit__st_list l;
     if (err == EVMJIT_OK) err = evmjit__st_list_dir(st, &l);
     if (err != EVMJIT_OK) return err;
-    /* manifests first: an artifact disappears at once; then every object (of any profile) */
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < l.n; i++) {
-            if (l.v[i].kind != (pass ? EVMJIT__ST_OBJECT : EVMJIT__ST_MANIFEST)) continue;
-            int e = evmjit__st_unlink(st, l.v[i].name);
-            if (e && e != ENOENT && err == EVMJIT_OK) err = EVMJIT_ERR_IO;
-            if (!e && !pass) EVMJIT__ST_ADD(st, removed, 1);
-        }
+    evmjit__st_check *c = evmjit__st_check_new(st);
+    for (size_t i = 0; c && i < l.n; i++) {
+        if (l.v[i].kind != EVMJIT__ST_MANIFEST) continue;
+        evmjit_error e = evmjit__st_take(st, l.v[i].name, c, false);
+        if (e == EVMJIT_ERR_IO && err == EVMJIT_OK) err = e;
     }
+    if (!c) err = EVMJIT_ERR_OUT_OF_MEMORY;
+    evmjit__st_check_free(st, c);
     evmjit__st_list_free(st, &l);
     if (evmjit__st_fsync_dir(st) && err == EVMJIT_OK) err = EVMJIT_ERR_IO;
     return err;
@@ -1383,15 +1455,12 @@ EVMJIT_API evmjit_error evmjit_store_gc(evmjit_store *st, uint64_t min_age_s,
             r.kept++;
             continue;
         }
-        /* remove only the file we checked (a publisher may have just replaced it) */
-        struct stat s;
-        if (fstatat(st->dirfd, e->name, &s, AT_SYMLINK_NOFOLLOW) == 0 &&
-            (s.st_dev != c->dev || s.st_ino != c->ino) && k != EVMJIT_SKIP_UNTRUSTED)
-            continue;
         evmjit__st_log(st, EVMJIT_LOG_INFO, "artifact store %s: gc removes %s: %s (%s)", st->path,
                        e->name, evmjit_store_skip_name(k), c->detail);
-        if (evmjit__st_remove_artifact(st, e->name, c) == EVMJIT_OK) r.artifacts_removed++;
-        else r.errors++;
+        /* only the file we checked (a publisher may have just replaced it) */
+        evmjit_error x = evmjit__st_take(st, e->name, c, true);
+        if (x == EVMJIT_OK) r.artifacts_removed++;
+        else if (x != EVMJIT_ERR_NOT_FOUND) r.errors++;
         e->bad = false; /* its remaining objects are orphans now */
     }
     for (size_t i = 0; i < l.n; i++) {
