@@ -684,8 +684,9 @@ typedef struct evmjit__st_check {
     bool absent;             /* the manifest does not exist */
     evmjit_store_skip skip;  /* NONE or the first failed check */
     uint64_t mtime;          /* the manifest's, seconds */
-    dev_t dev;               /* the manifest's identity (gc removes what it checked) */
-    ino_t ino;
+    struct stat id;          /* the manifest's identity: see evmjit__st_same_file */
+    bool have_digest;        /* digest = keccak-256 of the manifest's bytes */
+    evmjit_bytes32 digest;
     void *handle;            /* V_LOAD: the dlopen handle */
     evmjit_fn fn;
     char detail[400];
@@ -746,27 +747,39 @@ static evmjit_store_skip evmjit__st_check_object(evmjit_store *st, evmjit__st_ch
     return EVMJIT_SKIP_NONE;
 }
 
+/* The dynamic loader serialises dlopen and dlclose internally, with a lock ThreadSanitizer
+   cannot see (it reports the loader's own allocations as races); this process-wide mutex
+   makes the ordering visible. It costs nothing the loader's lock does not already cost. */
+static mtx_t evmjit__st_dl_mtx;
+static once_flag evmjit__st_dl_once = ONCE_FLAG_INIT;
+static void evmjit__st_dl_init(void) { mtx_init(&evmjit__st_dl_mtx, mtx_plain); }
+static void evmjit__st_dl_lock(void) {
+    call_once(&evmjit__st_dl_once, evmjit__st_dl_init);
+    mtx_lock(&evmjit__st_dl_mtx);
+}
+static void evmjit__st_dl_unlock(void) { mtx_unlock(&evmjit__st_dl_mtx); }
+
 /* dlopen the (verified) object by its path and look its symbol up. */
 static evmjit_store_skip evmjit__st_dlopen(evmjit_store *st, evmjit__st_check *c, bool keep) {
     int e = evmjit__st_fault(st, EVMJIT_STORE_OP_DLOPEN, c->m.object_file);
     if (e) return evmjit__st_fail(c, EVMJIT_SKIP_DLOPEN_FAILED, "%s: %s", c->m.object_file, strerror(e));
     if (!evmjit__st_fmt(c->path, sizeof c->path, "%s/%s", st->path, c->m.object_file))
         return evmjit__st_fail(c, EVMJIT_SKIP_DLOPEN_FAILED, "path too long");
+    evmjit__st_dl_lock();
     void *h = dlopen(c->path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *msg = dlerror();
-        return evmjit__st_fail(c, EVMJIT_SKIP_DLOPEN_FAILED, "%s", msg ? msg : c->m.object_file);
+        evmjit__st_fail(c, EVMJIT_SKIP_DLOPEN_FAILED, "%s", msg ? msg : c->m.object_file);
+        evmjit__st_dl_unlock();
+        return c->skip;
     }
     void *sym = dlsym(h, c->m.symbol);
-    if (!sym) {
-        dlclose(h);
+    if (!sym || !keep) dlclose(h);
+    evmjit__st_dl_unlock();
+    if (!sym)
         return evmjit__st_fail(c, EVMJIT_SKIP_MISSING_SYMBOL, "%s: no symbol '%s'",
                                c->m.object_file, c->m.symbol);
-    }
-    if (!keep) {
-        dlclose(h);
-        return EVMJIT_SKIP_NONE;
-    }
+    if (!keep) return EVMJIT_SKIP_NONE;
     c->handle = h;
     /* POSIX dlsym returns a data pointer; converting it to a function pointer is what POSIX
        requires to work. memcpy keeps -Wpedantic quiet about the conversion. */
@@ -778,7 +791,7 @@ static evmjit_store_skip evmjit__st_dlopen(evmjit_store *st, evmjit__st_check *c
    absent file sets c->absent. */
 static evmjit_store_skip evmjit__st_read_manifest(evmjit_store *st, const char *name,
                                                   evmjit__st_check *c) {
-    c->parsed = c->ours = c->absent = false;
+    c->parsed = c->ours = c->absent = c->have_digest = false;
     c->skip = EVMJIT_SKIP_NONE;
     c->handle = NULL;
     c->fn = NULL;
@@ -791,8 +804,7 @@ static evmjit_store_skip evmjit__st_read_manifest(evmjit_store *st, const char *
     if (c->absent) return c->skip = EVMJIT_SKIP_BAD_MANIFEST;
     if (k != EVMJIT_SKIP_NONE) return c->skip = k;
     c->mtime = (uint64_t)s.st_mtime;
-    c->dev = s.st_dev;
-    c->ino = s.st_ino;
+    c->id = s;
     long long n = evmjit__st_read(st, fd, name, (uint8_t *)c->text, EVMJIT_STORE_MAX_MANIFEST + 1);
     int e = errno;
     close(fd);
@@ -804,6 +816,8 @@ static evmjit_store_skip evmjit__st_read_manifest(evmjit_store *st, const char *
         return evmjit__st_fail(c, EVMJIT_SKIP_BAD_MANIFEST, "%s: larger than %d bytes", name,
                                EVMJIT_STORE_MAX_MANIFEST);
     c->text[n] = 0;
+    c->digest = evmjit_keccak256((const uint8_t *)c->text, (size_t)n);
+    c->have_digest = true;
     if (strlen(c->text) != (size_t)n)
         return evmjit__st_fail(c, EVMJIT_SKIP_BAD_MANIFEST, "%s: contains a NUL byte", name);
     const char *bad = evmjit__st_parse(c->text, &c->m);
@@ -812,12 +826,19 @@ static evmjit_store_skip evmjit__st_read_manifest(evmjit_store *st, const char *
     return EVMJIT_SKIP_NONE;
 }
 
+/* The same file, not one that reuses a freed inode number: device, inode, size and the
+   change time (nanoseconds) all equal. */
+static bool evmjit__st_same_file(const struct stat *a, const struct stat *b) {
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 /* Did the manifest `name` that c checked go away (removed or replaced) meanwhile? Then a
    missing object is not a fault: the artifact was removed under us. */
 static bool evmjit__st_vanished(evmjit_store *st, const char *name, const evmjit__st_check *c) {
     struct stat s;
     if (fstatat(st->dirfd, name, &s, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT;
-    return s.st_dev != c->dev || s.st_ino != c->ino;
+    return !evmjit__st_same_file(&s, &c->id);
 }
 
 /* Verifies the artifact whose manifest is `name`. want_hash/want_rev (may be NULL/-1): the key
@@ -1101,7 +1122,9 @@ EVMJIT_API evmjit_error evmjit_store_load(evmjit_store *st, const evmjit_bytes32
 
 EVMJIT_API void evmjit_store_unload(evmjit_store *st, const evmjit_artifact *a) {
     if (!a || !a->handle) return;
+    evmjit__st_dl_lock();
     dlclose(a->handle);
+    evmjit__st_dl_unlock();
     if (st) EVMJIT__ST_ADD(st, unloaded, 1);
 }
 
@@ -1306,8 +1329,9 @@ EVMJIT_API evmjit_error evmjit_store_publish(evmjit_store *st, const evmjit_arti
 static evmjit_error evmjit__st_take(evmjit_store *st, const char *name, evmjit__st_check *c,
                                     bool expect) {
     char taken[EVMJIT__ST_NAME];
-    dev_t dev = c->dev;
-    ino_t ino = c->ino;
+    struct stat judged = c->id;
+    bool had_digest = c->have_digest;
+    evmjit_bytes32 digest = c->digest;
     unsigned long long seq = (unsigned long long)atomic_fetch_add_explicit(&st->seq, 1, memory_order_relaxed);
     if (!evmjit__st_fmt(taken, sizeof taken, EVMJIT__STORE_TEMP_PREFIX "%ld-%llu-rm-%s", (long)getpid(), seq, name))
         return EVMJIT_ERR_INVALID_ARGUMENT;
@@ -1320,7 +1344,12 @@ static evmjit_error evmjit__st_take(evmjit_store *st, const char *name, evmjit__
     }
     evmjit__st_read_manifest(st, taken, c);
     if (c->absent) return EVMJIT_ERR_NOT_FOUND; /* someone else took it */
-    if (expect && (c->dev != dev || c->ino != ino)) {
+    /* the same bytes (or, for a file we could not read, the same inode; a rename changes
+       the change time, so that is not compared) */
+    judged.st_ctim = c->id.st_ctim;
+    bool same = had_digest ? c->have_digest && !memcmp(digest.bytes, c->digest.bytes, 32)
+                           : evmjit__st_same_file(&c->id, &judged);
+    if (expect && !same) {
         /* not the file we judged: put it back, unless the name was published again (then
            what we took is superseded and goes) */
         if (linkat(st->dirfd, taken, st->dirfd, name, 0) == 0 || errno != EEXIST) {
