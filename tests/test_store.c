@@ -1007,6 +1007,45 @@ static void test_preload_1000(void) {
     sh("rm -rf '%s'", dir);
 }
 
+/* ---- the command line (examples/store_cli.c) --------------------------------------------- */
+
+int store_cli_main(int argc, char **argv);
+
+static int cli(const char *a, const char *b, const char *c, const char *d, const char *e) {
+    char *argv[] = {(char *)"evmjit", (char *)a, (char *)b, (char *)c, (char *)d, (char *)e, NULL};
+    int argc = 1;
+    while (argv[argc]) argc++;
+    fflush(stdout);
+    return store_cli_main(argc, argv);
+}
+
+static void test_cli(void) {
+    const char *dir = three("cli");
+    char m[600], o[600];
+    key_files(dir, 2, m, o);
+    CHECK(cli("store", "ls", dir, NULL, NULL) == 0);
+    CHECK(cli("store", "verify", dir, NULL, NULL) == 0);
+    flip_byte(o, 700);
+    sh("echo x > '%s/" EVMJIT__STORE_TEMP_PREFIX "7-7-x.so' && touch -d '1 hour ago' '%s/" EVMJIT__STORE_TEMP_PREFIX "7-7-x.so'", dir, dir);
+    CHECK(cli("store", "verify", dir, NULL, NULL) == 1);
+    CHECK(cli("store", "gc", dir, "--min-age", "60") == 0);
+    CHECK(count_files(dir, EVMJIT__STORE_TEMP_PREFIX) == 0 && count_files(dir, ".manifest") == 2);
+    CHECK(cli("store", "verify", dir, NULL, NULL) == 0);
+    /* a missing symbol is found by verify even without a compiler profile */
+    evmjit_store *st = reopen(dir);
+    if (st) {
+        evmjit_artifact_object ob = object_for(9, obj_other, obj_other_size, "evmjit_test_fn");
+        CHECK(evmjit_store_publish(st, &ob) == EVMJIT_OK);
+        evmjit_store_close(st);
+    }
+    CHECK(cli("store", "verify", dir, NULL, NULL) == 1);
+    CHECK(cli("store", "gc", dir, NULL, NULL) == 0 && count_files(dir, ".manifest") == 2);
+    /* usage errors; aot needs the LLVM backend, which this test does not link */
+    CHECK(cli("store", "frobnicate", dir, NULL, NULL) == 2 && cli("store", NULL, NULL, NULL, NULL) == 2);
+    CHECK(cli("store", "ls", "/nonexistent/evmjit-store", NULL, NULL) == 2);
+    CHECK(cli("aot", "--store", dir, "x.json", NULL) == 2 && cli("aot", NULL, NULL, NULL, NULL) == 2);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 int main(void) {
@@ -1023,7 +1062,7 @@ int main(void) {
         test_open, test_untrusted_dir, test_publish_load, test_truncated_object,
         test_flipped_byte, test_other_code_hash, test_foreign, test_missing_symbol,
         test_not_a_shared_object, test_unreadable, test_untrusted_files, test_missing_object,
-        test_bad_manifest, test_leftovers, test_full_disk, test_gc, test_preload_1000,
+        test_bad_manifest, test_leftovers, test_full_disk, test_gc, test_cli, test_preload_1000,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         long failed = check_failed;

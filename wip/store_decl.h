@@ -228,7 +228,8 @@ typedef struct evmjit_store_entry {
    its file name (and, for objects, nothing is opened). */
 #define EVMJIT_STORE_CHECK_OBJECT 1u /* open the object: permissions, length, keccak-256 */
 #define EVMJIT_STORE_CHECK_SYMBOL 2u /* also dlopen it and look the symbol up (objects of
-                                        this store's profile only; implies CHECK_OBJECT) */
+                                        this store's ABI version and target, any compiler;
+                                        implies CHECK_OBJECT) */
 
 /* Called for each file; a non-OK return stops the iteration and is returned. */
 typedef evmjit_error (*evmjit_store_visit)(void *ctx, const evmjit_store_entry *entry);
@@ -327,8 +328,8 @@ EVMJIT_API evmjit_error evmjit_store_iterate(evmjit_store *store, unsigned flags
 
 /* Remove temporary files and orphan objects last modified at least min_age_s seconds ago
    (publishers take milliseconds; 600 is a safe default), and artifacts that fail
-   verification (checked as EVMJIT_STORE_CHECK_OBJECT; artifacts of other profiles that are
-   intact are kept). report may be NULL. Returns EVMJIT_OK or the directory's error (files
+   verification (checked as EVMJIT_STORE_CHECK_SYMBOL; intact artifacts of other profiles
+   are kept). report may be NULL. Returns EVMJIT_OK or the directory's error (files
    that could not be removed are counted in report->errors). Any thread; blocks on file
    system calls. */
 EVMJIT_API evmjit_error evmjit_store_gc(evmjit_store *store, uint64_t min_age_s,

@@ -879,8 +879,13 @@ static evmjit_store_skip evmjit__st_verify(evmjit_store *st, const char *name,
                                c->m.opt_level, c->m.target);
     if (flags & (EVMJIT__ST_V_OBJECT | EVMJIT__ST_V_LOAD | EVMJIT__ST_V_SYMBOL))
         k = evmjit__st_check_object(st, c);
-    if (k == EVMJIT_SKIP_NONE && c->ours && (flags & (EVMJIT__ST_V_LOAD | EVMJIT__ST_V_SYMBOL)))
-        k = evmjit__st_dlopen(st, c, (flags & EVMJIT__ST_V_LOAD) != 0);
+    /* loading needs our profile; the symbol check only needs an object this machine can map
+       (our ABI and target: `store verify` without a backend checks every compiler's) */
+    bool mappable = c->m.abi_version == st->abi && !strcmp(c->m.target, st->target);
+    if (k == EVMJIT_SKIP_NONE && (flags & EVMJIT__ST_V_LOAD) && c->ours)
+        k = evmjit__st_dlopen(st, c, true);
+    else if (k == EVMJIT_SKIP_NONE && (flags & EVMJIT__ST_V_SYMBOL) && mappable)
+        k = evmjit__st_dlopen(st, c, false);
     if ((k == EVMJIT_SKIP_MISSING_OBJECT || k == EVMJIT_SKIP_DLOPEN_FAILED) && evmjit__st_vanished(st, name, c))
         c->absent = true; /* removed while we looked: not a fault */
     return k;
@@ -1477,7 +1482,7 @@ EVMJIT_API evmjit_error evmjit_store_gc(evmjit_store *st, uint64_t min_age_s,
     for (size_t i = 0; i < l.n; i++) {
         evmjit__st_ent *e = &l.v[i];
         if (e->kind != EVMJIT__ST_MANIFEST) continue;
-        evmjit_store_skip k = evmjit__st_verify(st, e->name, NULL, -1, EVMJIT__ST_V_OBJECT, c);
+        evmjit_store_skip k = evmjit__st_verify(st, e->name, NULL, -1, EVMJIT__ST_V_OBJECT | EVMJIT__ST_V_SYMBOL, c);
         evmjit__st_mark(&l, e, c);
         if (c->absent) continue;
         if (k == EVMJIT_SKIP_NONE || evmjit__st_foreign(k)) {
