@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -318,12 +319,19 @@ static void cli_sleep_ms(long ms) {
     nanosleep(&ts, NULL);
 }
 
+/* The progress line: rewritten in place on a terminal, else one line now and then. */
 static void cli_progress(size_t total, long resident, long skipped, bool end) {
-    fprintf(stderr, "\raot: %ld/%zu done (compiled %ld, from the store %ld, already stored %ld, "
+    static time_t last;
+    bool tty = isatty(2);
+    if (!end && !tty) {
+        if (time(NULL) < last + 5) return;
+        last = time(NULL);
+    }
+    fprintf(stderr, "%saot: %ld/%zu done (compiled %ld, from the store %ld, already stored %ld, "
                     "failed %ld, not eligible %ld)%s",
-            atomic_load(&cli_aot.done) + resident + skipped, total, atomic_load(&cli_aot.compiled),
+            tty ? "\r" : "", atomic_load(&cli_aot.done) + resident + skipped, total, atomic_load(&cli_aot.compiled),
             atomic_load(&cli_aot.from_store), resident, atomic_load(&cli_aot.failed), skipped,
-            end ? "\n" : "");
+            end || !tty ? "\n" : "");
 }
 
 /* A path: a file, or a directory searched recursively for *.json. */
