@@ -1,6 +1,7 @@
 /* wip/store_impl.h - the directory artifact store: implementation.
    Spliced verbatim into evmjit_cache.h's implementation section right after the code cache
-   runtime (it uses evmjit__alloc/evmjit__free, evmjit__logf and EVMJIT__PRINTF). Until then it
+   runtime (it uses evmjit__alloc/evmjit__calloc/evmjit__free, evmjit__now_ns, the C11
+   threads names (mtx_t, call_once: the TSan shim) and EVMJIT__PRINTF). Until then it
    is included after wip/cache_impl.h. POSIX: open/openat, fsync, renameat/linkat, dlopen. */
 #ifdef EVMJIT_CACHE_IMPLEMENTATION
 #ifndef EVMJIT_STORE_IMPLEMENTATION_DONE
@@ -9,11 +10,16 @@
 /* DESIGN. A store is a directory descriptor (opened and checked once, at open; every file is
    reached through it with openat/renameat/linkat, so a renamed or replaced path cannot
    redirect us), an immutable profile (the key fields every artifact of this store shares)
-   and atomic counters. No lock: every function is a sequence of file system calls that are
-   atomic where it matters (rename, link), so threads and processes share a store freely.
-   Loaded artifacts are dlopen handles owned by whoever loaded them. Costs: load reads the
-   manifest (<= 16 KiB) and the object once (keccak-256) and dlopens it; load_all lists the
-   directory once (n names, sorted: O(n log n)). */
+   and atomic counters. No store lock: every operation is a sequence of file system calls
+   whose commit points are atomic (link of a manifest publishes; rename of a manifest to a
+   temporary name removes), and an object file is named by exactly one manifest ever, so
+   threads and processes share a store freely; a reader that loses a race sees "not found",
+   never a corrupt artifact. The one lock is process-wide around dlopen/dlclose (the loader
+   holds its own anyway; see evmjit__st_dl_lock). Loaded artifacts are dlopen handles owned
+   by whoever loaded them. Costs: load reads the manifest (<= 16 KiB) and the object once
+   (keccak-256) and dlopens it (~0.1 ms for a small object); load_all lists the directory
+   once (n names, sorted: O(n log n)); publish writes two files and fsyncs them and the
+   directory twice. */
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -94,18 +100,19 @@ static int evmjit__st_fault(const evmjit_store *st, evmjit_store_op op, const ch
     return st->faults.inject ? st->faults.inject(op, file, st->faults.user) : 0;
 }
 
-/* Log with room for a path, two file names and a detail (the runtime's logf is shorter). */
-static void evmjit__st_log(const evmjit_store *st, evmjit_log_level level, const char *fmt, ...)
+/* Log with room for a path, two file names and a detail. */
+static void evmjit__st_logf(const evmjit_logger *lg, evmjit_log_level level, const char *fmt, ...)
     EVMJIT__PRINTF(3, 4);
-static void evmjit__st_log(const evmjit_store *st, evmjit_log_level level, const char *fmt, ...) {
-    if (!st->logger.log) return;
+static void evmjit__st_logf(const evmjit_logger *lg, evmjit_log_level level, const char *fmt, ...) {
+    if (!lg || !lg->log) return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    st->logger.log(level, msg, st->logger.user);
+    lg->log(level, msg, lg->user);
 }
+#define evmjit__st_log(st, ...) evmjit__st_logf(&(st)->logger, __VA_ARGS__)
 
 /* ---- text helpers ---------------------------------------------------------------------- */
 
@@ -308,7 +315,7 @@ static const char *evmjit__st_distrust(const struct stat *s, uid_t uid, bool dir
 }
 
 static evmjit_error evmjit__st_refuse(const evmjit_logger *lg, const char *path, const char *why) {
-    evmjit__logf(lg, EVMJIT_LOG_ERROR,
+    evmjit__st_logf(lg, EVMJIT_LOG_ERROR,
                  "artifact store: refusing '%s': %s. The store runs the code it loads, so its "
                  "directory must be owned by this user and writable by no one else "
                  "(fix: chown, and chmod go-w)", path, why);
@@ -327,7 +334,7 @@ static evmjit_error evmjit__st_check_ancestors(const evmjit_logger *lg, const ch
         else *slash = 0;
         struct stat s;
         if (stat(buf, &s) != 0) {
-            evmjit__logf(lg, EVMJIT_LOG_ERROR, "artifact store: cannot stat '%s': %s", buf,
+            evmjit__st_logf(lg, EVMJIT_LOG_ERROR, "artifact store: cannot stat '%s': %s", buf,
                          strerror(errno));
             return EVMJIT_ERR_IO;
         }
@@ -360,7 +367,7 @@ static evmjit_error evmjit__st_mkdirs(const evmjit_logger *lg, const char *path)
         char saved = *p;
         *p = 0;
         if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
-            evmjit__logf(lg, EVMJIT_LOG_ERROR, "artifact store: cannot create '%s': %s", buf,
+            evmjit__st_logf(lg, EVMJIT_LOG_ERROR, "artifact store: cannot create '%s': %s", buf,
                          strerror(errno));
             return EVMJIT_ERR_IO;
         }
@@ -379,7 +386,7 @@ static evmjit_error evmjit__st_table_clear(void *user);
 static void evmjit__st_table_unload(void *user, const evmjit_artifact *artifact);
 
 static evmjit_error evmjit__st_bad(const evmjit_logger *lg, const char *setting) {
-    evmjit__logf(lg, EVMJIT_LOG_ERROR, "artifact store: invalid setting: %s", setting);
+    evmjit__st_logf(lg, EVMJIT_LOG_ERROR, "artifact store: invalid setting: %s", setting);
     return EVMJIT_ERR_INVALID_ARGUMENT;
 }
 
@@ -437,7 +444,7 @@ EVMJIT_API evmjit_error evmjit_store_open(const evmjit_store_desc *desc, evmjit_
         real = realpath(desc->path, NULL);
         if (!real) {
             err = errno == ENOENT ? EVMJIT_ERR_NOT_FOUND : EVMJIT_ERR_IO;
-            evmjit__logf(lg, EVMJIT_LOG_ERROR, "artifact store: '%s': %s%s", desc->path,
+            evmjit__st_logf(lg, EVMJIT_LOG_ERROR, "artifact store: '%s': %s%s", desc->path,
                          strerror(errno), errno == ENOENT ? " (set create to make it)" : "");
         }
     }
@@ -452,7 +459,7 @@ EVMJIT_API evmjit_error evmjit_store_open(const evmjit_store_desc *desc, evmjit_
     if (err == EVMJIT_OK) {
         st->dirfd = open(st->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (st->dirfd < 0) {
-            evmjit__logf(lg, EVMJIT_LOG_ERROR, "artifact store: cannot open '%s': %s", st->path,
+            evmjit__st_logf(lg, EVMJIT_LOG_ERROR, "artifact store: cannot open '%s': %s", st->path,
                          strerror(errno));
             err = errno == ENOENT ? EVMJIT_ERR_NOT_FOUND : EVMJIT_ERR_IO;
         }
