@@ -42,11 +42,16 @@ $(BUILD)/evmjit_llvm.o: evmjit_llvm.c $(HEADER) | $(BUILD)
 	$(CC) $(ALLCFLAGS) $(LLVM_CFLAGS) -c -o $@ evmjit_llvm.c
 $(BUILD)/tests/test_llvm: tests/test_llvm.c tests/check.h $(BUILD)/evmjit_llvm.o $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(BUILD)/evmjit_llvm.o $(LLVM_LDLIBS) $(LDLIBS_CORE)
+# The long differential run (issue 5): interpreter vs JIT on 100,000 random programs.
+llvm-random: $(BUILD)/tests/test_llvm
+	$(BUILD)/tests/test_llvm random $${N:-100000} $${SEED:-1}
 else
 TESTS := $(filter-out $(BUILD)/tests/test_llvm,$(TESTS)) # llvm-status says why
+llvm-random:
+	@echo "llvm-random: needs LLVM (see llvm-status)"
 endif
 
-.PHONY: all tests test clean llvm-status demo
+.PHONY: all tests test clean llvm-status llvm-random demo
 all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache llvm-status
 tests: $(TESTS)
 
