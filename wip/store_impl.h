@@ -207,8 +207,8 @@ EVMJIT_API size_t evmjit_store_host_target(char *buf, size_t size) {
        of edx: microcode updates flip its mitigation bits), leaf 0x80000001 (ecx, edx). */
     unsigned a = 0, b = 0, c1 = 0, d1 = 0, b7 = 0, c7 = 0, d7 = 0, ce = 0, de = 0;
     __get_cpuid(1, &a, &b, &c1, &d1);
-    if (__get_cpuid_max(0, NULL) >= 7) __get_cpuid_count(7, 0, &a, &b7, &c7, &d7);
-    if (__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u) __get_cpuid(0x80000001u, &a, &b, &ce, &de);
+    if ((unsigned)__get_cpuid_max(0, NULL) >= 7) __get_cpuid_count(7, 0, &a, &b7, &c7, &d7);
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) >= 0x80000001u) __get_cpuid(0x80000001u, &a, &b, &ce, &de);
     d7 &= 0x03C0411Cu;
     n = snprintf(buf, size, "%s-%s cpuid:%08x.%08x.%08x.%08x.%08x.%08x.%08x", EVMJIT__STORE_ARCH,
                  EVMJIT__STORE_OS, c1, d1, b7, c7, d7, ce, de);
