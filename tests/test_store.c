@@ -484,7 +484,11 @@ static void flip_byte(const char *path, long where) {
     CHECK(read_file(path, &b, &n));
     if (!n) return;
     b[(size_t)where % n] ^= 0x10;
-    CHECK(write_file(path, b, n));
+    /* a new file renamed over the old one: a process that has the old one mapped (the runtime
+       may still hold the artifact) keeps intact code; rewriting it in place would not */
+    char tmp[700];
+    snprintf(tmp, sizeof tmp, "%s.flip", path);
+    CHECK(write_file(tmp, b, n) && rename(tmp, path) == 0);
     free(b);
 }
 
@@ -880,6 +884,8 @@ static void test_runtime_restart(void) {
     CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
     CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the compiling process failed (status %d)", status);
     CHECK(count_files(dir, ".manifest") == 2);
+    /* a crash left a temporary file: preload skips and counts it */
+    sh("echo partial > '%s/" EVMJIT__STORE_TEMP_PREFIX "1-1-crashed.so'", dir);
 
     evmjit_store *st = runtime_store(dir);
     if (!st) return;
@@ -890,6 +896,7 @@ static void test_runtime_restart(void) {
     if (rt) {
         /* 41: seeded before the first lookup */
         CHECK(stats(rt).resident_aot == 2 && stats(rt).aot_loaded == 2 && sstats(st).loaded == 2);
+        CHECK(sstats(st).skipped == 1 && sstats(st).skips[EVMJIT_SKIP_TEMP_LEFTOVER] == 1);
         CHECK(evmjit_runtime_enable(rt) == EVMJIT_OK);
         /* 40: the first lookup is a hit on the AOT program, and it runs correctly */
         evmjit_program *p = NULL;
@@ -911,10 +918,29 @@ static void test_runtime_restart(void) {
         WAIT_UNTIL(stats(rt).resident_aot == 2, 20000);
         CHECK(atomic_load(&cc_aot_compiles) == 1 && sstats(st).stored == 1 && run(rt, c, EVMJIT_CANCUN) == 4003);
         CHECK(stats(rt).store_errors == 0 && count_files(dir, ".manifest") == 3);
+        /* a persisted artifact goes bad: the request does not load it, compiles again and
+           the new artifact replaces the bad one */
+        char o[600];
+        evmjit_bytes32 ha = a->hash;
+        char base[EVMJIT__ST_NAME], mname[EVMJIT__ST_NAME];
+        evmjit__st_names(st, &ha, EVMJIT_CANCUN, base, mname);
+        evmjit__st_check *ck = evmjit__st_check_new(st);
+        if (ck && evmjit__st_read_manifest(st, mname, ck) == EVMJIT_SKIP_NONE) {
+            snprintf(o, sizeof o, "%s/%s", st->path, ck->m.object_file);
+            flip_byte(o, 3000);
+        }
+        evmjit__st_check_free(st, ck);
+        CHECK(evmjit_clear_resident(rt) == EVMJIT_OK);
+        WAIT_UNTIL(stats(rt).resident_entries == 0, 5000);
+        CHECK(evmjit_prepare_aot(rt, &a->hash, a->bytes, a->size, EVMJIT_CANCUN) == EVMJIT_OK);
+        WAIT_UNTIL(stats(rt).resident_aot == 1, 20000);
+        CHECK(run(rt, a, EVMJIT_CANCUN) == 4001 && atomic_load(&cc_aot_compiles) == 2);
+        CHECK(sstats(st).skips[EVMJIT_SKIP_HASH_MISMATCH] == 1 && sstats(st).store_replaced == 1);
+        CHECK(count_files(dir, ".manifest") == 3 && count_files(dir, "-r12-") == 6); /* old object gone */
         destroy(rt);
     }
     evmjit_store_stats s = sstats(st);
-    CHECK(s.loaded == s.unloaded && s.skipped == 0);
+    CHECK(s.loaded == s.unloaded && s.skipped == 2);
     evmjit_store_close(st);
     free(a);
     free(b);

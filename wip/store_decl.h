@@ -59,7 +59,9 @@
    replaced by rename, and its object removed (a process that mapped it keeps its copy).
    Removal (remove, clear, gc) first renames the manifest away, then deletes the object that
    manifest names: since only one manifest ever names an object, loaders and publishers in
-   other processes see an artifact whole or not at all.
+   other processes see an artifact whole or not at all. No file is ever written in place:
+   processes run code mapped from these files, and rewriting one under them (cp over it,
+   an editor) crashes them; replace files by rename, or delete them.
 
    Loading verifies before dlopen: the manifest parses; the key its fields spell gives exactly
    its file name and is the requested key; its ABI version, compiler and target are this
