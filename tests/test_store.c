@@ -1033,6 +1033,30 @@ static void test_preload_1000(void) {
     sh("rm -rf '%s'", dir);
 }
 
+/* Every byte the store allocates goes through the desc's allocator and comes back with the
+   size it was allocated with. */
+static void test_allocator(void) {
+    const char *dir = three("alloc");
+    evmjit_store_desc d;
+    store_desc(&d, dir);
+    d.allocator.alloc = count_alloc;
+    d.allocator.free = count_free;
+    long live = atomic_load(&alloc_live_bytes), calls = atomic_load(&alloc_calls);
+    evmjit_store *st = open_store(&d);
+    if (!st) return;
+    CHECK(publish(st, 4) == EVMJIT_OK && load_all_count(st, NULL) == 4);
+    evmjit_artifact a;
+    evmjit_bytes32 h = key_of(4);
+    CHECK(evmjit_store_load(st, &h, EVMJIT_CANCUN, &a) == EVMJIT_OK);
+    evmjit_store_unload(st, &a);
+    evmjit_store_gc_report r;
+    CHECK(evmjit_store_gc(st, 600, &r) == EVMJIT_OK && r.kept == 4);
+    CHECK(evmjit_store_remove(st, &h, EVMJIT_CANCUN) == EVMJIT_OK && evmjit_store_clear(st) == EVMJIT_OK);
+    evmjit_store_close(st);
+    CHECK(atomic_load(&alloc_calls) > calls + 5);
+    CHECK(atomic_load(&alloc_live_bytes) == live && atomic_load(&alloc_size_mismatch) == 0);
+}
+
 /* ---- the command line (examples/store_cli.c) --------------------------------------------- */
 
 int store_cli_main(int argc, char **argv);
@@ -1088,7 +1112,8 @@ int main(void) {
         test_open, test_untrusted_dir, test_publish_load, test_truncated_object,
         test_flipped_byte, test_other_code_hash, test_foreign, test_missing_symbol,
         test_not_a_shared_object, test_unreadable, test_untrusted_files, test_missing_object,
-        test_bad_manifest, test_leftovers, test_full_disk, test_gc, test_cli, test_preload_1000,
+        test_bad_manifest, test_leftovers, test_full_disk, test_gc, test_allocator, test_cli,
+        test_preload_1000,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         long failed = check_failed;
