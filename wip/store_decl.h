@@ -29,7 +29,11 @@
    file name, and the code hash, revision, backend and opt level can be read off it. A store
    opened for one profile (evmjit_store_desc) loads only artifacts of that profile; others in
    the same directory (another opt level, an older compiler, another CPU) are skipped and
-   counted as foreign, never deleted by load or store.
+   counted as foreign, never deleted by load or store. The target defaults to
+   evmjit_store_host_target(): architecture, OS and the CPU's instruction-set feature words,
+   so an artifact loads only on machines with the CPU features of the one that compiled it
+   (set evmjit_store_desc.target to share a store among machines whose compiler targets a
+   common baseline).
 
    The manifest is US-ASCII text, one "field value" per line, in exactly this order:
 
@@ -75,8 +79,9 @@
    replace (owned by someone other than the user or root, or writable by others without the
    sticky bit), and skips artifact files that are not regular files owned by the user or are
    writable by group or others. All file access goes through the directory descriptor opened
-   and checked at evmjit_store_open. Fix a refused directory with `chmod go-w DIR` (and
-   chown). The check cannot protect against the user itself.
+   and checked at evmjit_store_open; dlopen takes the absolute path of the verified object,
+   whose name is never reused, and which no other user can replace. Fix a refused directory
+   with `chmod go-w DIR` (and chown). The check cannot protect against the user itself.
 
    Maintenance: `evmjit store ls|verify|gc DIR` lists, re-checks, and removes temporary
    leftovers, orphans and artifacts that fail verification (evmjit_store_gc). Neither load nor
