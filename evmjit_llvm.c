@@ -541,6 +541,8 @@ typedef struct el_cg {
     LLVMValueRef bswap256, bswap160, ctlz256, memcpy_fn, memset_fn;
     LLVMTypeRef bswap256_ty, bswap160_ty, ctlz256_ty, memcpy_ty, memset_ty;
     LLVMBasicBlockRef oog_bb, badjump_bb; /* per function */
+    LLVMBasicBlockRef cold_bb;            /* per function: calls the classifier */
+    LLVMValueRef cold_first, cold_base, cold_gas; /* its phis */
     LLVMValueRef *fns;                     /* per head block: its function */
     LLVMValueRef dispatch;                 /* i32 (frame, len, gas, pc): dynamic jumps */
     LLVMTypeRef block_ty;                  /* i32 (ptr frame, i64 len, i64 gas, i64 aux) */
@@ -784,7 +786,19 @@ static void el_section(el_cg *g, uint32_t from, uint32_t to) {
         ok = ok ? LLVMBuildAnd(g->b, ok, c, "") : c;
     }
     LLVMBasicBlockRef cont = el_new_bb(g);
-    LLVMBasicBlockRef slow = chk_need || chk_lim ? el_new_bb(g) : el_oog(g);
+    if ((chk_need || chk_lim) && !g->cold_bb) { /* one cold block per function */
+        LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->b);
+        g->cold_bb = el_new_bb(g);
+        LLVMPositionBuilderAtEnd(g->b, g->cold_bb);
+        g->cold_first = LLVMBuildPhi(g->b, g->i32, "");
+        g->cold_base = LLVMBuildPhi(g->b, g->i64, "");
+        g->cold_gas = LLVMBuildPhi(g->b, g->i64, "");
+        LLVMValueRef cargs[3] = {g->cold_base, g->cold_gas, g->cold_first};
+        LLVMBuildRet(g->b, LLVMBuildCall2(g->b, g->classify_ty, g->classify, cargs, 3, ""));
+        LLVMPositionBuilderAtEnd(g->b, saved);
+    }
+    LLVMBasicBlockRef slow = chk_need || chk_lim ? g->cold_bb : el_oog(g);
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(g->b);
     el_br_likely(g, ok, cont, slow);
     if (chk_need || chk_lim) {
         /* the events that can fail first, in the interpreter's order */
@@ -807,9 +821,10 @@ static void el_section(el_cg *g, uint32_t from, uint32_t to) {
             d += in->growth;
         }
         el_event(g, EL_EV_END, 0);
-        LLVMPositionBuilderAtEnd(g->b, slow);
-        LLVMValueRef args[3] = {g->base, gv, el_c32(g, (int)first)};
-        LLVMBuildRet(g->b, LLVMBuildCall2(g->b, g->classify_ty, g->classify, args, 3, ""));
+        LLVMValueRef f32 = el_c32(g, (int)first);
+        LLVMAddIncoming(g->cold_first, &f32, &here, 1);
+        LLVMAddIncoming(g->cold_base, &g->base, &here, 1);
+        LLVMAddIncoming(g->cold_gas, &gv, &here, 1);
     }
     LLVMPositionBuilderAtEnd(g->b, cont);
     if (gas) LLVMBuildStore(g->b, LLVMBuildSub(g->b, gv, el_c64(g, gas), ""), g->gas_var);
@@ -1442,15 +1457,16 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
         g->fn = g->fns[bi];
         g->cur_head = (int32_t)bi;
         g->frame = LLVMGetParam(g->fn, 0);
-        g->oog_bb = g->badjump_bb = NULL;
+        g->oog_bb = g->badjump_bb = g->cold_bb = NULL;
         LLVMBasicBlockRef entry = el_new_bb(g);
         LLVMPositionBuilderAtEnd(g->b, entry);
         g->len_var = LLVMBuildAlloca(g->b, g->i64, "len");
         g->gas_var = LLVMBuildAlloca(g->b, g->i64, "gas");
+        /* 8-byte alignment is all evmjit_word needs; more would realign every frame */
         g->args = LLVMBuildArrayAlloca(g->b, g->i256, el_c64(g, 8), "args");
-        LLVMSetAlignment(g->args, 32);
+        LLVMSetAlignment(g->args, 8);
         g->cbuf = LLVMBuildAlloca(g->b, LLVMArrayType2(g->i8, 32), "cbuf");
-        LLVMSetAlignment(g->cbuf, 32);
+        LLVMSetAlignment(g->cbuf, 8);
         LLVMValueRef stack = el_frame_load(g, g->ptr, offsetof(evmjit_frame, stack));
         g->stack_end = el_word_at(g, stack, EVMJIT_STACK_LIMIT);
         g->msg = el_frame_load(g, g->ptr, offsetof(evmjit_frame, msg));

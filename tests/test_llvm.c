@@ -1352,7 +1352,8 @@ static void bench(int opt, const char *code_path, const char *input_path, int re
     outcome a, b;
     if (reps > 64) reps = 64;
     for (int r = 0; r < reps; r++) {
-        run(&H, MODE_INTERP, EVMJIT_CANCUN, code, n, NULL, 1000000000, input, in, &a);
+        if (r == 0 || !getenv("EVMJIT_BENCH_JIT_ONLY")) /* profiling aid */
+            run(&H, MODE_INTERP, EVMJIT_CANCUN, code, n, NULL, 1000000000, input, in, &a);
         ti[r] = last_run_ms;
         run(&H, MODE_JIT, EVMJIT_CANCUN, code, n, fn, 1000000000, input, in, &b);
         tj[r] = last_run_ms;
