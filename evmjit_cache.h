@@ -2777,7 +2777,8 @@ static evmjit_status_code evmjit__analyze(evmjit_frame *f, evmjit__frame_buffers
     if (ts) {
         uintptr_t k = (uintptr_t)f->code ^ ((uintptr_t)f->code_size * 0x9e3779b97f4a7c15u);
         evmjit__analysis *slot = &ts->analyses[((k >> 4) ^ (k >> 16)) % EVMJIT__ANALYSIS_SLOTS];
-        if (slot->code == f->code && slot->size == f->code_size &&
+        /* slot->buf: an empty slot (code NULL) must not match NULL, empty code */
+        if (slot->buf && slot->code == f->code && slot->size == f->code_size &&
             (f->code_size == 0 || !memcmp(slot->buf, f->code, f->code_size))) {
             slot->users++;
             *out = slot;

@@ -39,6 +39,22 @@ static void expect(const char *name, evmjit_revision rev, const char *hex, int64
     if (r.release) r.release(&r);
 }
 
+/* Empty code given as (NULL, 0) on a thread whose analysis cache is still empty: an empty
+   cache slot must not be taken for this code's analysis. */
+static void *empty_code_fresh_thread(void *arg) {
+    evmjit_result *out = (evmjit_result *)arg;
+    mock m;
+    memset(&m, 0, sizeof m);
+    m.rev = EVMJIT_CANCUN;
+    m.execute = interp_execute;
+    evmjit_message msg;
+    memset(&msg, 0, sizeof msg);
+    msg.gas = 100;
+    *out = interp_execute(&m, &msg);
+    evmjit_thread_cleanup();
+    return NULL;
+}
+
 static void *deep_recursion(void *arg) {
     mock *m = (mock *)arg;
     /* CALL(gas, address, 0, 0, 0, 0, 0) to itself, then STOP */
@@ -104,6 +120,15 @@ int main(void) {
         expect("stack overflow", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_STACK_OVERFLOW, 0);
         hex[2 * 1024] = 0;
         expect("stack full", EVMJIT_SHANGHAI, hex, 100000, EVMJIT_SUCCESS, 100000 - 2 * 1024);
+    }
+    {
+        pthread_t th;
+        evmjit_result r;
+        memset(&r, 0, sizeof r);
+        CHECK(pthread_create(&th, NULL, empty_code_fresh_thread, &r) == 0);
+        pthread_join(th, NULL);
+        CHECKF(r.status_code == EVMJIT_SUCCESS && r.gas_left == 100, "empty code: status %d",
+               r.status_code);
     }
     {
         /* The analysis cache keys on (code pointer, length): the same buffer rewritten with
