@@ -553,6 +553,8 @@ typedef struct el_cg {
     size_t n_events, cap_events;
     LLVMValueRef weights_likely; /* !prof branch_weights metadata: first successor hot */
     unsigned prof_kind;
+    unsigned tbaa_kind;
+    LLVMValueRef tbaa[5]; /* access tags, see el_tbaa */
     /* the current block */
     LLVMValueRef base, entry_top;
     el_sv *vs;
@@ -577,9 +579,14 @@ static LLVMValueRef el_load(el_cg *g, LLVMTypeRef ty, LLVMValueRef p, unsigned a
     LLVMSetAlignment(v, align);
     return v;
 }
-static void el_store(el_cg *g, LLVMValueRef v, LLVMValueRef p, unsigned align) {
+static LLVMValueRef el_store(el_cg *g, LLVMValueRef v, LLVMValueRef p, unsigned align) {
     LLVMValueRef s = LLVMBuildStore(g->b, v, p);
     LLVMSetAlignment(s, align);
+    return s;
+}
+static LLVMValueRef el_tbaa(el_cg *g, LLVMValueRef inst, int cls);
+static void el_store_t(el_cg *g, LLVMValueRef v, LLVMValueRef p, unsigned align, int cls) {
+    el_tbaa(g, el_store(g, v, p, align), cls);
 }
 /* Pointer to the byte at `off` from `base` (a struct field). */
 static LLVMValueRef el_field(el_cg *g, LLVMValueRef base, size_t off) {
@@ -590,8 +597,31 @@ static LLVMValueRef el_word_at(el_cg *g, LLVMValueRef base, int64_t idx) {
     LLVMValueRef i = el_c64(g, idx);
     return LLVMBuildGEP2(g->b, g->i256, base, &i, 1, "");
 }
+/* Type-based alias classes: the EVM stack, EVM memory, the frame, the message and the
+   call data never overlap inside one frame (a callee's input may be its caller's memory,
+   but a frame never writes its caller's memory). Telling LLVM lets it keep loaded frame
+   fields and stack items across stores to the others. Calls still clobber everything. */
+enum { EL_T_STACK, EL_T_MEMORY, EL_T_FRAME, EL_T_MSG, EL_T_DATA };
+static LLVMValueRef el_tbaa(el_cg *g, LLVMValueRef inst, int cls) {
+    LLVMSetMetadata(inst, g->tbaa_kind, g->tbaa[cls]);
+    return inst;
+}
+static void el_tbaa_init(el_cg *g) {
+    static const char *const names[5] = {"evm stack", "evm memory", "frame", "message", "call data"};
+    LLVMContextRef C = g->ctx;
+    g->tbaa_kind = LLVMGetMDKindIDInContext(C, "tbaa", 4);
+    LLVMMetadataRef root_name = LLVMMDStringInContext2(C, "evmjit tbaa", 11);
+    LLVMMetadataRef root = LLVMMDNodeInContext2(C, &root_name, 1);
+    LLVMMetadataRef zero = LLVMValueAsMetadata(LLVMConstInt(g->i64, 0, 0));
+    for (int i = 0; i < 5; i++) {
+        LLVMMetadataRef tn[3] = {LLVMMDStringInContext2(C, names[i], strlen(names[i])), root, zero};
+        LLVMMetadataRef type = LLVMMDNodeInContext2(C, tn, 3);
+        LLVMMetadataRef tag[3] = {type, type, zero};
+        g->tbaa[i] = LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, tag, 3));
+    }
+}
 static LLVMValueRef el_frame_load(el_cg *g, LLVMTypeRef ty, size_t off) {
-    return el_load(g, ty, el_field(g, g->frame, off), 8);
+    return el_tbaa(g, el_load(g, ty, el_field(g, g->frame, off), 8), EL_T_FRAME);
 }
 
 static LLVMBasicBlockRef el_new_bb(el_cg *g) { return LLVMAppendBasicBlockInContext(g->ctx, g->fn, ""); }
@@ -636,7 +666,7 @@ static void el_ensure(el_cg *g, int n) {
     for (int k = 0; k < missing; k++) {
         /* vs[missing-1-k] is the k-th item below what is already there */
         int idx = g->popped + k;
-        LLVMValueRef v = el_load(g, g->i256, el_word_at(g, g->entry_top, idx), 8);
+        LLVMValueRef v = el_tbaa(g, el_load(g, g->i256, el_word_at(g, g->entry_top, idx), 8), EL_T_STACK);
         g->vs[missing - 1 - k].v = v;
         g->vs[missing - 1 - k].origin = idx;
     }
@@ -660,7 +690,7 @@ static void el_flush(el_cg *g) {
     for (int j = 0; j < g->vs_count; j++) {
         int pos = g->popped - j - 1; /* index below the entry top */
         if (g->vs[j].origin == pos) continue;
-        el_store(g, g->vs[j].v, el_word_at(g, g->entry_top, pos), 8);
+        el_store_t(g, g->vs[j].v, el_word_at(g, g->entry_top, pos), 8, EL_T_STACK);
     }
     LLVMValueRef len = LLVMBuildAdd(g->b, g->base, el_c64(g, g->vs_count - g->popped), "");
     LLVMBuildStore(g->b, len, g->len_var);
@@ -683,7 +713,7 @@ static LLVMBasicBlockRef el_oog(el_cg *g) { return el_ret_block(g, &g->oog_bb, E
 /* SUCCESS with the exact gas left in the frame (STOP, the end of the code). */
 static void el_exit_success(el_cg *g) {
     LLVMValueRef gas = LLVMBuildLoad2(g->b, g->i64, g->gas_var, "");
-    el_store(g, gas, el_field(g, g->frame, offsetof(evmjit_frame, gas)), 8);
+    el_store_t(g, gas, el_field(g, g->frame, offsetof(evmjit_frame, gas)), 8, EL_T_FRAME);
     LLVMBuildRet(g->b, el_c32(g, EVMJIT_SUCCESS));
     g->terminated = true;
 }
@@ -700,7 +730,7 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
     LLVMValueRef gas_ptr = NULL;
     if (sync) {
         gas_ptr = el_field(g, g->frame, offsetof(evmjit_frame, gas));
-        el_store(g, LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), gas_ptr, 8);
+        el_store_t(g, LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), gas_ptr, 8, EL_T_FRAME);
     }
     LLVMValueRef fp = el_load(g, g->ptr,
                               el_field(g, g->builtins,
@@ -708,7 +738,7 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
                               8);
     LLVMValueRef argv[3] = {g->frame, g->args, el_c32(g, imm)};
     LLVMValueRef st = LLVMBuildCall2(g->b, g->builtin_ty, fp, argv, 3, "");
-    if (sync) LLVMBuildStore(g->b, el_load(g, g->i64, gas_ptr, 8), g->gas_var);
+    if (sync) LLVMBuildStore(g->b, el_tbaa(g, el_load(g, g->i64, gas_ptr, 8), EL_T_FRAME), g->gas_var);
     if (id >= EVMJIT_BUILTIN_DIV && id <= EVMJIT_BUILTIN_MULMOD) /* always SUCCESS */
         return out ? el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8) : NULL;
     /* a failing builtin ends the frame with its status (its own small block: one shared
@@ -900,7 +930,7 @@ static LLVMValueRef el_bool(el_cg *g, LLVMIntPredicate p, LLVMValueRef a, LLVMVa
 
 /* A word from 20 address bytes at p (big-endian). */
 static LLVMValueRef el_address_word(el_cg *g, LLVMValueRef p) {
-    LLVMValueRef v = el_load(g, g->i160, p, 1);
+    LLVMValueRef v = el_tbaa(g, el_load(g, g->i160, p, 1), EL_T_MSG);
     v = el_call1(g, g->bswap160_ty, g->bswap160, v);
     return LLVMBuildZExt(g->b, v, g->i256, "");
 }
@@ -915,14 +945,14 @@ static LLVMValueRef el_in_bounds(el_cg *g, LLVMValueRef off, LLVMValueRef size, 
 
 static void el_op_calldataload(el_cg *g) {
     LLVMValueRef off = el_pop(g);
-    LLVMValueRef data = el_load(g, g->ptr, el_field(g, g->msg, offsetof(evmjit_message, input_data)), 8);
-    LLVMValueRef size = el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8);
+    LLVMValueRef data = el_tbaa(g, el_load(g, g->ptr, el_field(g, g->msg, offsetof(evmjit_message, input_data)), 8), EL_T_MSG);
+    LLVMValueRef size = el_tbaa(g, el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8), EL_T_MSG);
     LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
     el_br_likely(g, el_in_bounds(g, off, size, 32), fast, slow);
 
     LLVMPositionBuilderAtEnd(g->b, fast);
     LLVMValueRef o64 = LLVMBuildTrunc(g->b, off, g->i64, "");
-    LLVMValueRef w1 = el_bswap(g, el_load(g, g->i256, LLVMBuildGEP2(g->b, g->i8, data, &o64, 1, ""), 1));
+    LLVMValueRef w1 = el_bswap(g, el_tbaa(g, el_load(g, g->i256, LLVMBuildGEP2(g->b, g->i8, data, &o64, 1, ""), 1), EL_T_DATA));
     LLVMBuildBr(g->b, join);
 
     /* partial or past the end: copy what exists into a zeroed 32-byte buffer */
@@ -968,9 +998,9 @@ static void el_op_memory(el_cg *g, uint8_t op) {
     LLVMValueRef o = LLVMBuildTrunc(g->b, ops[0], g->i64, "");
     LLVMValueRef p = LLVMBuildGEP2(g->b, g->i8, mem, &o, 1, "");
     LLVMValueRef w1 = NULL;
-    if (op == 0x51) w1 = el_bswap(g, el_load(g, g->i256, p, 1));
-    else if (op == 0x52) el_store(g, el_bswap(g, ops[1]), p, 1);
-    else el_store(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1);
+    if (op == 0x51) w1 = el_bswap(g, el_tbaa(g, el_load(g, g->i256, p, 1), EL_T_MEMORY));
+    else if (op == 0x52) el_store_t(g, el_bswap(g, ops[1]), p, 1, EL_T_MEMORY);
+    else el_store_t(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1, EL_T_MEMORY);
     LLVMBuildBr(g->b, join);
 
     LLVMPositionBuilderAtEnd(g->b, slow);
@@ -1233,11 +1263,11 @@ static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
     case 0x31: el_builtin_op(g, EVMJIT_BUILTIN_BALANCE, op, 1, true, true); return;
     case 0x33: el_push(g, el_address_word(g, el_field(g, g->msg, offsetof(evmjit_message, sender)))); return;
     case 0x34:
-        el_push(g, el_bswap(g, el_load(g, g->i256, el_field(g, g->msg, offsetof(evmjit_message, value)), 1)));
+        el_push(g, el_bswap(g, el_tbaa(g, el_load(g, g->i256, el_field(g, g->msg, offsetof(evmjit_message, value)), 1), EL_T_MSG)));
         return;
     case 0x35: el_op_calldataload(g); return;
     case 0x36:
-        el_push(g, LLVMBuildZExt(B, el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8),
+        el_push(g, LLVMBuildZExt(B, el_tbaa(g, el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8), EL_T_MSG),
                                  g->i256, ""));
         return;
     case 0x37: el_builtin_op(g, EVMJIT_BUILTIN_CALLDATACOPY, op, 3, false, true); return;
@@ -1369,6 +1399,7 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
     LLVMTypeRef ms[2] = {g->ptr, g->i64};
     g->memset_fn = el_intrinsic(g, "llvm.memset", ms, 2, &g->memset_ty);
     g->prof_kind = LLVMGetMDKindIDInContext(C, "prof", 4);
+    el_tbaa_init(g);
     LLVMMetadataRef w[3] = {LLVMMDStringInContext2(C, "branch_weights", 14),
                             LLVMValueAsMetadata(LLVMConstInt(g->i32, 2000, 0)),
                             LLVMValueAsMetadata(LLVMConstInt(g->i32, 1, 0))};
