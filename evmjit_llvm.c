@@ -183,6 +183,7 @@ typedef struct el_block {
     uint8_t reachable;
     uint8_t jumpdest; /* starts with a JUMPDEST */
     int32_t func;     /* the block heading the LLVM function this block is in */
+    int32_t depth;    /* stack length at entry when the same on every path, else EL_DEPTH_* */
     LLVMBasicBlockRef bb;
 } el_block;
 
@@ -300,6 +301,48 @@ static int32_t el_static_target(const el_analysis *a, const el_block *b, el_av *
     if (dest >= a->code_size || !a->is_jumpdest[dest]) return -2;
     int32_t t = el_block_of_pc(a, dest);
     return t >= 0 ? t : -2;
+}
+
+/* Entry stack depths: block 0 starts empty; a block entered only through fall-through and
+   static jumps with one depth on every path gets that depth, which turns its stack checks
+   into constants. Dynamic-jump targets and blocks reached with two depths are
+   EL_DEPTH_VARIES. Each block changes state at most twice: O(blocks + instructions). */
+#define EL_DEPTH_UNSET (-1)
+#define EL_DEPTH_VARIES (-2)
+static void el_depths(el_analysis *a) {
+    uint32_t *work = (uint32_t *)malloc((2 * (size_t)a->n_blocks + 1) * sizeof *work);
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++)
+        a->blocks[bi].depth = a->blocks[bi].jumpdest && a->has_dynamic ? EL_DEPTH_VARIES : EL_DEPTH_UNSET;
+    if (!work) {
+        for (uint32_t bi = 0; bi < a->n_blocks; bi++) a->blocks[bi].depth = EL_DEPTH_VARIES;
+        return;
+    }
+    uint32_t nw = 0;
+    if (a->blocks[0].depth == EL_DEPTH_UNSET) a->blocks[0].depth = 0;
+    work[nw++] = 0;
+    while (nw) {
+        el_block *b = &a->blocks[work[--nw]];
+        if (!b->reachable) continue;
+        int32_t d = b->depth;
+        for (uint32_t i = b->first; i < b->end && d >= 0; i++) {
+            d += a->insts[i].growth;
+            if (!a->insts[i].defined || d < 0 || d > EVMJIT_STACK_LIMIT) d = EL_DEPTH_UNSET; /* fails here */
+        }
+        if (b->depth == EL_DEPTH_VARIES) d = EL_DEPTH_VARIES;
+        if (d == EL_DEPTH_UNSET) continue;
+        int32_t next[2] = {-1, -1};
+        if (b->kind == EL_END_FALL || b->kind == EL_END_JUMPI) next[0] = b->fall;
+        if ((b->kind == EL_END_JUMP || b->kind == EL_END_JUMPI) && b->target >= 0) next[1] = b->target;
+        for (int k = 0; k < 2; k++) {
+            if (next[k] < 0) continue;
+            el_block *n = &a->blocks[next[k]];
+            int32_t old = n->depth;
+            if (old == EL_DEPTH_VARIES || old == d) continue;
+            n->depth = old == EL_DEPTH_UNSET ? d : EL_DEPTH_VARIES;
+            work[nw++] = (uint32_t)next[k];
+        }
+    }
+    free(work);
 }
 
 /* Decodes the code, builds blocks, resolves static jumps and marks reachable blocks.
@@ -471,6 +514,7 @@ static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, ev
         into = bi;
     }
     free(target);
+    el_depths(a);
 
     for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
         const el_block *b = &a->blocks[bi];
@@ -1337,13 +1381,14 @@ static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
 static void el_block_gen(el_cg *g, const el_block *blk) {
     const el_inst *insts = g->a->insts;
     LLVMPositionBuilderAtEnd(g->b, blk->bb);
-    g->base = LLVMBuildLoad2(g->b, g->i64, g->len_var, "");
+    /* a statically known entry depth makes every stack check of the block a constant */
+    g->base = blk->depth >= 0 ? el_c64(g, blk->depth) : LLVMBuildLoad2(g->b, g->i64, g->len_var, "");
     LLVMValueRef neg = LLVMBuildNeg(g->b, g->base, "");
     g->entry_top = LLVMBuildGEP2(g->b, g->i256, g->stack_end, &neg, 1, "");
     g->vs_count = 0;
     g->popped = 0;
-    g->known_min = 0;
-    g->known_max = EVMJIT_STACK_LIMIT;
+    g->known_min = blk->depth >= 0 ? blk->depth : 0;
+    g->known_max = blk->depth >= 0 ? blk->depth : EVMJIT_STACK_LIMIT;
     g->terminated = false;
     uint32_t i = blk->first;
     while (i < blk->end && !g->failed) {
@@ -1502,7 +1547,9 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
         g->stack_end = el_word_at(g, stack, EVMJIT_STACK_LIMIT);
         g->msg = el_frame_load(g, g->ptr, offsetof(evmjit_frame, msg));
         g->builtins = el_frame_load(g, g->ptr, offsetof(evmjit_frame, builtins));
-        LLVMBuildStore(g->b, LLVMGetParam(g->fn, 1), g->len_var);
+        /* a statically known entry depth replaces the parameter: stack checks fold away */
+        LLVMBuildStore(g->b, blocks[bi].depth >= 0 ? el_c64(g, blocks[bi].depth) : LLVMGetParam(g->fn, 1),
+                       g->len_var);
         LLVMBuildStore(g->b, LLVMGetParam(g->fn, 2), g->gas_var);
         uint32_t last = bi;
         for (uint32_t k = bi; k < a->n_blocks; k++) {
