@@ -12,6 +12,8 @@
 #include "host.h"
 #include "statetest.h"
 
+int store_cli_main(int argc, char **argv); /* examples/store_cli.c */
+
 static void usage(FILE *out) {
     fprintf(out,
             "usage: evmjit COMMAND [ARGS...]\n"
@@ -26,6 +28,10 @@ static void usage(FILE *out) {
             "  bench [--json FILE] [--filter SUBSTRING] [--mode interp|jit|aot|all]\n"
             "        [--min-time SECONDS] [FIXTURE_OR_DIR...]\n"
             "                 time the benchmark fixtures in each mode (evmjit bench --help)\n"
+            "  aot --store DIR [--fork NAME]... [--opt 0..3] [--timeout SECONDS] FILE...\n"
+            "                 compile every contract in FILEs ahead of time into the store\n"
+            "  store ls|verify DIR, store gc DIR [--min-age SECONDS]\n"
+            "                 list, re-check, or clean an artifact store\n"
             "  --help         this text\n");
 }
 
@@ -141,6 +147,7 @@ int main(int argc, char **argv) {
         test_job job = {argc, argv, false, 2};
         return run_on_big_stack(run_bench, &job);
     }
+    if (!strcmp(argv[1], "aot") || !strcmp(argv[1], "store")) return store_cli_main(argc, argv);
     fprintf(stderr, "evmjit: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -10,10 +10,8 @@
                                 remove temporary leftovers and orphans older than the age
                                 (default 600 s) and artifacts that fail verification
 
-   `aot` needs the LLVM backend (evmjit_llvm.c linked into the tool). The store functions and
-   evmjit_llvm_backend are weak references: without the LLVM backend `aot` says so; while the
-   store is still in wip/ (not yet in evmjit_cache.h) programs that do not include it get a
-   clear error instead of a link failure. */
+   `aot` needs the LLVM backend (evmjit_llvm.c linked into the tool). evmjit_llvm_backend is a
+   weak reference: without the LLVM backend `aot` says so. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -29,26 +27,6 @@
 #include "evmjit_cache.h"
 #include "host.h"
 
-#ifndef EVMJIT_STORE_FORMAT_VERSION /* the store is not spliced into the header yet */
-#include "wip/store_decl.h"
-#if defined(__GNUC__) || defined(__clang__)
-#define STORE_CLI_WEAK __attribute__((weak))
-EVMJIT_API evmjit_error evmjit_store_open(const evmjit_store_desc *desc, evmjit_store **out) STORE_CLI_WEAK;
-EVMJIT_API void evmjit_store_close(evmjit_store *store) STORE_CLI_WEAK;
-EVMJIT_API const evmjit_artifact_store *evmjit_store_table(evmjit_store *store) STORE_CLI_WEAK;
-EVMJIT_API evmjit_error evmjit_store_iterate(evmjit_store *store, unsigned flags,
-                                             evmjit_store_visit visit, void *ctx) STORE_CLI_WEAK;
-EVMJIT_API evmjit_error evmjit_store_gc(evmjit_store *store, uint64_t min_age_s,
-                                        evmjit_store_gc_report *report) STORE_CLI_WEAK;
-EVMJIT_API const char *evmjit_store_skip_name(evmjit_store_skip reason) STORE_CLI_WEAK;
-EVMJIT_API void evmjit_store_get_stats(const evmjit_store *store, evmjit_store_stats *out) STORE_CLI_WEAK;
-#define STORE_CLI_HAVE_STORE() (evmjit_store_open != NULL)
-#else
-#define STORE_CLI_HAVE_STORE() 0
-#endif
-#else
-#define STORE_CLI_HAVE_STORE() 1
-#endif
 
 /* The LLVM backend, when evmjit_llvm.c is linked in. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -74,11 +52,6 @@ static void store_usage(FILE *out) {
 /* Opens DIR (never creates it) with the LLVM backend's profile when there is one, so `ls`
    can tell this build's artifacts from others. */
 static evmjit_store *cli_open(const char *dir, bool create, int opt_level) {
-    if (!STORE_CLI_HAVE_STORE()) {
-        fprintf(stderr, "evmjit: this build has no artifact store (wip/store_impl.h is not "
-                        "compiled into it)\n");
-        return NULL;
-    }
     evmjit_store_desc d;
     memset(&d, 0, sizeof d);
     d.path = dir;

@@ -871,7 +871,7 @@ static void test_b37_b43_aot(void) {
         CHECK(probe(rt, &b, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT); /* loaded ones stay usable */
         destroy(rt);
     }
-    SKIP("behaviour 40 across a process restart needs the directory artifact store (later issue)");
+    /* behaviour 40 across a process restart: tests/test_store.c (directory store, forked process) */
     CHECK(atomic_load(&ts.live_handles) == 0);
     ts_fini(&ts);
 }

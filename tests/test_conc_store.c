@@ -8,10 +8,6 @@
    Shared objects are built with `cc -shared -fPIC` at test time. Every wait is bounded. */
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
-#include "wip/cache_decl.h"
-#include "wip/store_decl.h"
-#include "wip/cache_impl.h"
-#include "wip/store_impl.h"
 
 #include "check.h"
 

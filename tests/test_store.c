@@ -5,10 +5,6 @@
    with the system compiler (`cc -shared -fPIC`) from C sources that define an evmjit_fn. */
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
-#include "wip/cache_decl.h"
-#include "wip/store_decl.h"
-#include "wip/cache_impl.h"
-#include "wip/store_impl.h"
 
 #include "cache_testlib.h"
 
