@@ -215,16 +215,18 @@ static bool el_is_terminator(uint8_t op) {
 }
 
 /* Instructions after which a section must end: those whose builtin changes gas or has an
-   effect others can see (storage, logs, calls, memory growth), and GAS, which reads the
-   exact counter. The pure arithmetic builtins (DIV..MULMOD) do not end a section. */
+   effect others can see (storage, logs, calls), and GAS, which reads the exact counter.
+   The pure arithmetic builtins (DIV..MULMOD) do not end a section, and neither do
+   MLOAD/MSTORE/MSTORE8: their only dynamic effect is memory growth and its gas, handled by
+   the section rule in el_block_gen and the gas bias in el_builtin. */
 static bool el_ends_section(uint8_t op) {
     switch (op) {
     case 0x04: case 0x05: case 0x06: case 0x07: case 0x08: case 0x09:
         return false;
     case 0x0a: case 0x20: case 0x31: case 0x32: case 0x37: case 0x39: case 0x3a: case 0x3b:
     case 0x3c: case 0x3e: case 0x3f: case 0x40: case 0x41: case 0x42: case 0x43: case 0x44:
-    case 0x45: case 0x46: case 0x47: case 0x48: case 0x49: case 0x4a: case 0x51: case 0x52:
-    case 0x53: case 0x54: case 0x55: case 0x5a: case 0x5c: case 0x5d: case 0x5e: case 0xa0:
+    case 0x45: case 0x46: case 0x47: case 0x48: case 0x49: case 0x4a:
+    case 0x54: case 0x55: case 0x5a: case 0x5c: case 0x5d: case 0x5e: case 0xa0:
     case 0xa1: case 0xa2: case 0xa3: case 0xa4: case 0xf0: case 0xf1: case 0xf2: case 0xf4:
     case 0xf5: case 0xfa:
         return true;
@@ -526,7 +528,8 @@ static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, ev
         for (uint32_t i = b->first; i < b->end; i++) {
             uint8_t op = a->insts[i].op;
             if (el_ends_section(op)) a->sections++;
-            if (el_ends_section(op) || (op >= 0x04 && op <= 0x09) || op == 0xf3 || op == 0xfd || op == 0xff)
+            if (el_ends_section(op) || (op >= 0x04 && op <= 0x09) || (op >= 0x51 && op <= 0x53) || op == 0xf3 ||
+                op == 0xfd || op == 0xff)
                 a->calls++;
         }
     }
@@ -605,6 +608,7 @@ typedef struct el_cg {
     int vs_count, vs_cap;
     int popped; /* in-memory items below the entry top consumed by this block */
     int known_min, known_max; /* proven bounds of `base` */
+    int64_t gas_ahead;        /* static gas of the section's later instructions, already charged */
     bool terminated;
     bool failed;
     char *err;
@@ -772,9 +776,12 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
                                bool out, bool sync) {
     for (int k = 0; k < n; k++) el_store(g, ops[k], el_word_at(g, g->args, k), 8);
     LLVMValueRef gas_ptr = NULL;
+    int64_t ahead = sync ? g->gas_ahead : 0; /* the builtin sees the interpreter's exact gas */
     if (sync) {
         gas_ptr = el_field(g, g->frame, offsetof(evmjit_frame, gas));
-        el_store_t(g, LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), gas_ptr, 8, EL_T_FRAME);
+        LLVMValueRef gv = LLVMBuildLoad2(g->b, g->i64, g->gas_var, "");
+        if (ahead) gv = LLVMBuildAdd(g->b, gv, el_c64(g, ahead), "");
+        el_store_t(g, gv, gas_ptr, 8, EL_T_FRAME);
     }
     LLVMValueRef fp = el_load(g, g->ptr,
                               el_field(g, g->builtins,
@@ -782,7 +789,12 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
                               8);
     LLVMValueRef argv[3] = {g->frame, g->args, el_c32(g, imm)};
     LLVMValueRef st = LLVMBuildCall2(g->b, g->builtin_ty, fp, argv, 3, "");
-    if (sync) LLVMBuildStore(g->b, el_tbaa(g, el_load(g, g->i64, gas_ptr, 8), EL_T_FRAME), g->gas_var);
+    LLVMValueRef after = NULL;
+    if (sync) {
+        after = el_tbaa(g, el_load(g, g->i64, gas_ptr, 8), EL_T_FRAME);
+        if (ahead) after = LLVMBuildSub(g->b, after, el_c64(g, ahead), "");
+        LLVMBuildStore(g->b, after, g->gas_var);
+    }
     if (id >= EVMJIT_BUILTIN_DIV && id <= EVMJIT_BUILTIN_MULMOD) /* always SUCCESS */
         return out ? el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8) : NULL;
     /* a failing builtin ends the frame with its status (its own small block: one shared
@@ -792,6 +804,11 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
     LLVMPositionBuilderAtEnd(g->b, fail);
     LLVMBuildRet(g->b, st);
     LLVMPositionBuilderAtEnd(g->b, cont);
+    if (ahead) { /* growth left too little for the section's rest: the interpreter runs out there */
+        LLVMBasicBlockRef ok = el_new_bb(g);
+        el_br_likely(g, LLVMBuildICmp(g->b, LLVMIntSGE, after, el_c64(g, 0), ""), ok, el_oog(g));
+        LLVMPositionBuilderAtEnd(g->b, ok);
+    }
     if (!out) return NULL;
     return el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8);
 }
@@ -1397,15 +1414,32 @@ static void el_block_gen(el_cg *g, const el_block *blk) {
             g->terminated = true;
             return;
         }
+        /* A section runs to the first instruction that ends one. After a memory access
+           (whose growth may fail with OUT_OF_GAS) it only takes instructions whose stack
+           needs the part before the access already checked: then any stack failure comes
+           before the access, in the interpreter's order, and only gas can fail after it. */
         uint32_t e = i;
+        int d = g->vs_count - g->popped, env_need = INT_MIN, env_lim = INT_MAX;
+        bool after_mem = false;
         while (e < blk->end) {
             const el_inst *in = &insts[e];
             if (!in->defined) break;
+            int nk = in->inputs - d, lk = in->growth > 0 ? EVMJIT_STACK_LIMIT - in->growth - d : INT_MAX;
+            if (after_mem && (nk > env_need || lk < env_lim)) break;
+            if (nk > env_need) env_need = nk;
+            if (lk < env_lim) env_lim = lk;
+            d += in->growth;
             e++;
+            if (in->op >= 0x51 && in->op <= 0x53) after_mem = true;
             if (el_ends_section(in->op) || el_is_terminator(in->op) || in->op == 0x57) break;
         }
         el_section(g, i, e);
-        for (; i < e && !g->failed; i++) el_inst_gen(g, blk, &insts[i]);
+        g->gas_ahead = 0;
+        for (uint32_t k = i; k < e; k++) g->gas_ahead += insts[k].gas;
+        for (; i < e && !g->failed; i++) {
+            g->gas_ahead -= insts[i].gas; /* static gas charged early for the rest of the section */
+            el_inst_gen(g, blk, &insts[i]);
+        }
         if (g->terminated) return;
     }
     if (g->failed || g->terminated) return;

@@ -588,6 +588,14 @@ static void directed(void) {
         /* a loop that pushes one item per iteration overflows across blocks */
         expect("overflow in a loop", EVMJIT_SHANGHAI, "5b5f600056", 1000000, EVMJIT_STACK_OVERFLOW, 0);
     }
+    /* memory accesses inside a section: growth that leaves too little for the rest, and a
+       stack failure after an access whose growth runs out of gas first */
+    for (int64_t gas = 1; gas < 1200; gas += gas < 100 ? 1 : 7) {
+        diff_hex("mstore growth then rest", EVMJIT_CANCUN, "600161100052600160010150", gas, NULL);
+        diff_hex("mstore growth then underflow", EVMJIT_CANCUN, "5f61400052015b", gas, NULL);
+        diff_hex("mload growth then overflow-free rest", EVMJIT_CANCUN, "61080051505f5f5f01015000", gas, NULL);
+        diff_hex("mstore8 twice", EVMJIT_CANCUN, "60ff610200536001610400535900", gas, NULL);
+    }
     /* GAS and PC see exact values mid-block */
     diff_hex("gas pc", EVMJIT_CANCUN, "6001600201505a585a60005260206000f3", 1000, NULL);
     /* MLOAD/MSTORE fast and slow paths, MSIZE, memory growth */
