@@ -1198,6 +1198,36 @@ static void el_op_division(el_cg *g, uint8_t op) {
     el_push(g, phi);
 }
 
+/* ADDMOD inline when both addends are already reduced (a < m and b < m, the usual case in
+   modular arithmetic): the 257-bit sum needs at most one subtraction. The builtin
+   otherwise (and for m = 0, which a < m excludes). */
+static void el_op_addmod(el_cg *g) {
+    el_ensure(g, 3);
+    LLVMValueRef ops[3] = {el_pop(g), el_pop(g), el_pop(g)};
+    if (g->failed) return;
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef a = ops[0], b = ops[1], m = ops[2];
+    LLVMValueRef reduced = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, a, m, ""), LLVMBuildICmp(B, LLVMIntULT, b, m, ""), "");
+    LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
+    el_br_likely(g, reduced, fast, slow);
+    LLVMPositionBuilderAtEnd(B, fast);
+    LLVMValueRef sum = LLVMBuildAdd(B, a, b, "");
+    LLVMValueRef carry = LLVMBuildICmp(B, LLVMIntULT, sum, a, "");
+    LLVMValueRef over = LLVMBuildOr(B, carry, LLVMBuildICmp(B, LLVMIntUGE, sum, m, ""), "");
+    LLVMValueRef r1 = LLVMBuildSelect(B, over, LLVMBuildSub(B, sum, m, ""), sum, "");
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, slow);
+    LLVMValueRef r2 = el_builtin(g, EVMJIT_BUILTIN_ADDMOD, 0x08, 3, ops, true, false);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(B, join);
+    LLVMValueRef phi = LLVMBuildPhi(B, g->i256, "");
+    LLVMValueRef vals[2] = {r1, r2};
+    LLVMBasicBlockRef bbs[2] = {fast, slow_end};
+    LLVMAddIncoming(phi, vals, bbs, 2);
+    el_push(g, phi);
+}
+
 /* Ends the function with a guaranteed tail call: the stack length and gas travel in
    registers, the stack items are already in memory. */
 static void el_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef aux) {
@@ -1309,7 +1339,7 @@ static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
         el_binary(g, op);
         return;
     case 0x04: case 0x05: case 0x06: case 0x07: el_op_division(g, op); return;
-    case 0x08: el_builtin_op(g, EVMJIT_BUILTIN_ADDMOD, op, 3, true, false); return;
+    case 0x08: el_op_addmod(g); return;
     case 0x09: el_builtin_op(g, EVMJIT_BUILTIN_MULMOD, op, 3, true, false); return;
     case 0x0a: el_builtin_op(g, EVMJIT_BUILTIN_EXP, op, 2, true, true); return;
     case 0x15: el_push(g, el_bool(g, LLVMIntEQ, el_pop(g), el_cw(g, 0))); return;
