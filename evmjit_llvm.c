@@ -1742,7 +1742,20 @@ static void *el_compiler_create(int opt_level, char *err, size_t n) {
     c->triple = LLVMNormalizeTargetTriple(def);
     LLVMDisposeMessage(def);
     c->cpu = LLVMGetHostCPUName();
-    c->features = LLVMGetHostCPUFeatures();
+    /* The host's features without AVX: LLVM 19's x86 DAG combiner crashes on some i256
+       compare/select patterns when AVX is on (found by the random differential tests:
+       select of two i256 constants compared against 0). EVM code is scalar i256 work, so
+       it loses next to nothing. The string is LLVM's to free (LLVMCreateMessage). */
+    char *host = LLVMGetHostCPUFeatures();
+    size_t hl = strlen(host);
+    char *feat = (char *)malloc(hl + 8);
+    if (feat) {
+        memcpy(feat, host, hl);
+        memcpy(feat + hl, hl ? ",-avx" : "-avx", hl ? 6 : 5);
+    }
+    c->features = LLVMCreateMessage(feat ? feat : host);
+    free(feat);
+    LLVMDisposeMessage(host);
     LLVMTargetRef target;
     char *msg = NULL;
     if (LLVMGetTargetFromTriple(c->triple, &target, &msg)) {

@@ -1108,6 +1108,10 @@ static void random_programs(long count, uint64_t seed, bool quiet) {
         for (size_t k = 0; k < in_size; k++) input[k] = (uint8_t)rnd(&g);
         char name[64];
         snprintf(name, sizeof name, "random #%ld seed %llu", i, (unsigned long long)program_seed);
+        if (getenv("EVMJIT_TEST_TRACE")) { /* debugging aid: the program before it compiles */
+            fprintf(stderr, "%s rev %d: ", name, rev);
+            hex_print(code, n);
+        }
         if (!differential(name, rev, code, n, gas, input, in_size, NULL)) {
             if (++bad >= 5) {
                 fprintf(stderr, "stopping after 5 mismatches\n");
