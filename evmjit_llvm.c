@@ -13,22 +13,30 @@
      el_analyze     decode (PUSH data past the end reads as zeros), JUMPDEST map (never in
         |           PUSH data), basic blocks, dead code after terminators, static jump
         |           targets (constants tracked through PUSH/DUP/SWAP/POP), reachability,
+        |           unused JUMPDESTs folded into their block, static entry stack depths,
         |           budget check (reject with a reason -> the interpreter runs the code)
         v
-     el_gen         one LLVM function `i32 fn(ptr frame)`, words are i256:
+     el_gen         words are i256; one LLVM function per superblock (a JUMPDEST block and
+        |           the JUMPI fall-through blocks after it), joined by musttail calls that
+        |           carry (frame, stack length, gas); the exported `i32 fn(ptr frame)`
+        |           enters the first one; a dispatch function switches dynamic jumps over
+        |           every JUMPDEST:
         |             - the EVM stack is frame->stack (grows down); inside a block its
         |               values live in SSA ("virtual stack") and are written back at the
         |               block's end only where they changed
         |             - sections: one gas check and one stack-bounds check each; a
-        |               section ends after any instruction with dynamic gas or an effect
+        |               section ends after an instruction with an effect or host gas
         |               (builtin call, GAS), so a batched check fails exactly where the
-        |               interpreter would (a cold path finds the first failing check)
+        |               interpreter would (a cold classifier replays the order); memory
+        |               accesses stay inside a section (see el_block_gen)
         |             - arithmetic, comparisons, bitwise ops, shifts, BYTE, SIGNEXTEND,
-        |               CLZ, MLOAD/MSTORE fast paths, CALLDATALOAD inline; division-class
-        |               ops, EXP, memory growth and the host through frame->builtins
-        |             - dynamic jumps: one switch over the valid JUMPDESTs
+        |               CLZ, MLOAD/MSTORE fast paths, CALLDATALOAD, 64-bit DIV/MOD/SDIV/
+        |               SMOD, reduced ADDMOD inline; the rest of division, EXP, memory
+        |               growth and the host through frame->builtins
+        |             - TBAA: stack, memory, frame, message and call data never alias
         v
-     verify (debug builds) -> LLVMRunPasses("default<On>") -> TargetMachine -> object file
+     verify (debug builds) -> LLVMRunPasses(a short function pipeline, or default<O2> at
+        |                     level 3) -> TargetMachine (host CPU without AVX) -> object
         |
         +--> JIT: the object goes into one process-wide ORC LLJIT under its own
         |         ResourceTracker; the symbol is looked up; freeing removes the tracker.
@@ -37,7 +45,7 @@
         +--> AOT: the object is written to a private temp directory and linked with
                   `cc -shared -nostartfiles`; the shared object's bytes are returned with
                   the exported symbol (code hash, revision, ABI version) and the target
-                  triple, CPU and features it was compiled for.
+                  (triple/cpu/hash of the feature string) it was compiled for.
 
    Ownership (LLVM-C): one LLVMContext per compilation (created and disposed by the worker
    that compiles), one TargetMachine per compiler object (per worker), every error message
