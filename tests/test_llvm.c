@@ -1290,6 +1290,58 @@ static void adversarial(void) {
     adversarial_one("64 KiB (over the limit)", big, sizeof big, budget);
 }
 
+/* ---- concurrency: two workers, each with its own compiler, compile and run at once
+   (the LLJIT is shared; contexts and target machines are per compiler) ---- */
+#include <threads.h>
+typedef struct worker {
+    int id, ok, bad;
+} worker;
+static int worker_main(void *arg) {
+    worker *w = (worker *)arg;
+    char err[256];
+    void *c = B->create(-1, err, sizeof err);
+    host *h = (host *)calloc(1, sizeof *h);
+    if (!c || !h) {
+        w->bad++;
+        free(h);
+        if (c) B->destroy(c);
+        return 0;
+    }
+    uint8_t code[64];
+    for (int i = 0; i < 20; i++) {
+        char hex[64];
+        /* (i + id) * 3 + 5, stored and returned: distinct code per thread and iteration */
+        snprintf(hex, sizeof hex, "60%02x60%02x0160030260005260206000f3", (i * 7 + w->id) & 0xff, 5);
+        size_t n = from_hex(hex, code, sizeof code);
+        evmjit_bytes32 hash = evmjit_keccak256(code, n);
+        evmjit_fn fn;
+        void *prog;
+        if (B->compile_jit(c, code, n, EVMJIT_CANCUN, &hash, &fn, &prog, NULL, err, sizeof err) != EVMJIT_OK) {
+            w->bad++;
+            continue;
+        }
+        h->ncontracts = 0;
+        outcome a, b;
+        run(h, MODE_INTERP, EVMJIT_CANCUN, code, n, NULL, 100000, NULL, 0, &a);
+        run(h, MODE_JIT, EVMJIT_CANCUN, code, n, fn, 100000, NULL, 0, &b);
+        if (outcome_eq(&a, &b) && a.status == EVMJIT_SUCCESS) w->ok++;
+        else w->bad++;
+        B->free_code(prog);
+    }
+    free(h);
+    B->destroy(c);
+    evmjit_thread_cleanup();
+    return 0;
+}
+static void concurrency(void) {
+    worker w[2] = {{1, 0, 0}, {2, 0, 0}};
+    thrd_t t[2];
+    for (int i = 0; i < 2; i++) CHECK(thrd_create(&t[i], worker_main, &w[i]) == thrd_success);
+    for (int i = 0; i < 2; i++) thrd_join(t[i], NULL);
+    CHECKF(w[0].ok == 20 && w[1].ok == 20 && !w[0].bad && !w[1].bad, "workers: %d/%d ok, %d/%d bad", w[0].ok,
+           w[1].ok, w[0].bad, w[1].bad);
+}
+
 /* ---- resources: compile and free many programs; code bytes and LLVM contexts do not leak ---- */
 static void churn(void) {
     uint8_t code[64];
@@ -1405,6 +1457,7 @@ int main(int argc, char **argv) {
             if (!strcmp(argv[i], "revisions")) revisions();
             if (!strcmp(argv[i], "aot")) aot();
             if (!strcmp(argv[i], "churn")) churn();
+            if (!strcmp(argv[i], "concurrency")) concurrency();
             if (!strcmp(argv[i], "adversarial")) adversarial();
         }
     } else if (argc >= 3 && !strcmp(argv[1], "random")) {
@@ -1416,6 +1469,7 @@ int main(int argc, char **argv) {
         calls();
         revisions();
         aot();
+        concurrency();
         churn();
         adversarial();
         random_programs(getenv("EVMJIT_SANITIZER") ? 300 : 2000, 0, false);
