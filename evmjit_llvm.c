@@ -53,6 +53,10 @@
    pointers in the frame (frame->builtins, frame->msg, ...), so an AOT object has no
    undefined symbols beyond libc (memcpy/memset).
 
+   Debugging aids (environment): EVMJIT_LLVM_STATS prints the analysis counts of each
+   compilation, EVMJIT_LLVM_DUMP the optimised IR, EVMJIT_LLVM_FASTCG forces the cheap code
+   generator (for measuring), EVMJIT_CC names the AOT link driver (default cc).
+
    Internal names in this file start with el_ (evmjit llvm). */
 #include <errno.h>
 #include <fcntl.h>
