@@ -86,9 +86,10 @@ $(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) | $(BUILD)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(LDLIBS_CORE)
 
 # The EVMC module: exports evmc_create_evmjit and nothing else (version script).
-$(BUILD)/libevmjit.so: examples/evmc_module.c examples/evmc_module.map $(HEADER) | $(BUILD)
-	$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden -shared -Wl,--version-script=examples/evmc_module.map \
-	  -o $@ examples/evmc_module.c $(LDLIBS_CORE)
+$(BUILD)/libevmjit.so: examples/evmc_module.c examples/evmc_module.map $(HEADER) $(LLVM_OBJ) | $(BUILD)
+	$(CC) $(ALLCFLAGS) $(LLVM_DEFS) -fPIC -fvisibility=hidden -shared \
+	  -Wl,--version-script=examples/evmc_module.map -o $@ examples/evmc_module.c $(LLVM_OBJ) \
+	  $(LLVM_LDLIBS) $(LDLIBS_CORE)
 
 # An EVMC host test: dlopen and the EVMC ABI only, so it links none of evmjit.
 $(BUILD)/tests/test_evmc: tests/test_evmc.c tests/check.h tests/mock_host.h $(HEADER) $(BUILD)/libevmjit.so | $(BUILD)/tests

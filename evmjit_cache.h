@@ -4094,6 +4094,11 @@ static void evmjit__map_free(evmjit_runtime *rt, evmjit__map *m) {
 
 /* Records one lookup event. Never blocks, never allocates: one CAS to claim a cell, retried
    only when another producer claimed it first. A full ring drops the event and counts it. */
+static void evmjit__poke(evmjit_runtime *rt);
+
+/* Push one lookup event; a full ring drops it and counts it. Every half ring of events also
+   wakes the backend (evmjit__poke: a hint and a signal, never blocking), so a fast caller
+   does not fill the ring between two timed wake-ups (wake_interval_ms) and lose hotness. */
 static bool evmjit__ring_push(evmjit_runtime *rt, const evmjit_bytes32 *h, evmjit_revision rev,
                               uint32_t kind) {
     uint64_t pos = atomic_load_explicit(&rt->ring_tail, memory_order_relaxed);
@@ -4120,6 +4125,7 @@ static bool evmjit__ring_push(evmjit_runtime *rt, const evmjit_bytes32 *h, evmji
     ev->code_hash = *h;
     /* release: publishes the event's payload to the consumer */
     atomic_store_explicit(&ev->seq, pos + 1, memory_order_release);
+    if (((pos + 1) & (rt->ring_mask >> 1)) == 0) evmjit__poke(rt);
     return true;
 }
 
@@ -7117,6 +7123,18 @@ static evmjit_error evmjit__st_table_clear(void *user) {
 }
 static void evmjit__st_table_unload(void *user, const evmjit_artifact *artifact) {
     evmjit_store_unload((evmjit_store *)user, artifact);
+}
+
+/* ---- Unloading ----------------------------------------------------------------------------- */
+/* For a shared object that contains this implementation and may be dlclose'd (the EVMC
+   module): the per-thread interpreter state and the cache's reader records are
+   thread-specific storage whose destructors live in that object. Call this from its
+   unload path (a destructor function) so threads that outlive it never call into unmapped
+   code; the calling thread's state is freed, other threads' entries become unreachable. */
+static inline void evmjit__delete_thread_keys(void) {
+    evmjit_thread_cleanup();
+    if (evmjit__thread_key_ok) tss_delete(evmjit__thread_key);
+    if (evmjit__reader_key_ok) tss_delete(evmjit__reader_key);
 }
 
 #endif /* EVMJIT_CACHE_IMPLEMENTATION_DONE */

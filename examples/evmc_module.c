@@ -282,6 +282,18 @@ static void module_read_environment(module_vm *m) {
     }
 }
 
+/* dlclose: the per-thread interpreter state and hash memo are thread-specific storage whose
+   destructors live in this module. Threads that outlive the module must not call them, so
+   the keys are deleted here (other threads' entries are then unreachable: a one-time leak
+   per unload, instead of a jump into unmapped code at their exit). */
+__attribute__((destructor)) static void module_unload(void) {
+    evmjit__delete_thread_keys();
+    if (memo_ok) {
+        memo_free(tss_get(memo_key));
+        tss_delete(memo_key);
+    }
+}
+
 __attribute__((visibility("default"))) evmjit_vm *evmc_create_evmjit(void);
 
 /* The EVMC entry point: a new VM, or NULL when out of memory. */

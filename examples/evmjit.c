@@ -1,5 +1,6 @@
 /* evmjit command-line tool: run state tests, benchmarks and the artifact store.
    Subcommands are added as the library grows; `evmjit --help` lists them. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,10 @@ static void usage(FILE *out) {
             "commands:\n"
             "  keccak TEXT    print the keccak-256 of TEXT\n"
             "  statetest [--mode interp] [--fork NAME] [--filter SUBSTRING] [--skip-list FILE]\n"
-            "            [-v] PATH...\n"
+            "            [--evmc MODULE.so [--evmc-option NAME=VALUE]...] [-v] PATH...\n"
             "                 run the state tests in each file or directory (recursively);\n"
-            "                 ends with \"N passed, M failed[, K skipped]\", exits 1 on failure\n"
+            "                 ends with \"N passed, M failed[, K skipped]\", exits 1 on failure;\n"
+            "                 --evmc runs every frame through an EVMC module instead\n"
             "  vmtest [--mode interp] [--fork NAME] [--filter SUBSTRING] [-v] PATH...\n"
             "                 run legacy VM tests (default fork: Homestead)\n"
             "  bench [--json FILE] [--filter SUBSTRING] [--mode interp|jit|aot|all]\n"
@@ -33,6 +35,34 @@ static void usage(FILE *out) {
             "  store ls|verify DIR, store gc DIR [--min-age SECONDS]\n"
             "                 list, re-check, or clean an artifact store\n"
             "  --help         this text\n");
+}
+
+/* Load an EVMC module the way EVMC hosts do: evmc_create_<name>, where <name> is the file
+   name without a "lib" prefix and without its extensions (libevmjit.so -> evmjit). */
+static evmjit_vm *load_evmc_module(const char *path, void **handle) {
+    *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!*handle) {
+        fprintf(stderr, "evmjit: cannot load %s: %s\n", path, dlerror());
+        return NULL;
+    }
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (!strncmp(base, "lib", 3)) base += 3;
+    char symbol[256];
+    int n = snprintf(symbol, sizeof symbol, "evmc_create_%.*s", (int)strcspn(base, "."), base);
+    evmjit_vm *(*create)(void) = NULL;
+    if (n > 0 && (size_t)n < sizeof symbol) *(void **)&create = dlsym(*handle, symbol);
+    if (!create) *(void **)&create = dlsym(*handle, "evmc_create");
+    evmjit_vm *vm = create ? create() : NULL;
+    if (!vm || vm->abi_version != EVMJIT_EVMC_ABI_VERSION) {
+        fprintf(stderr, "evmjit: %s: %s\n", path,
+                !create ? "no evmc_create_<name> function"
+                : !vm   ? "the module made no VM"
+                        : "not EVMC ABI version 12");
+        if (vm) vm->destroy(vm);
+        dlclose(*handle);
+        return NULL;
+    }
+    return vm;
 }
 
 typedef struct test_job {
@@ -49,6 +79,9 @@ static void *run_tests(void *arg) {
     memset(&o, 0, sizeof o);
     o.vm_rev = EVMJIT_HOMESTEAD;
     const char *mode = "interp";
+    const char *evmc_path = NULL;
+    const char *evmc_options[16];
+    int evmc_option_count = 0;
     int i = 2;
     job->status = 2;
     for (; i < job->argc && job->argv[i][0] == '-'; i++) {
@@ -72,6 +105,11 @@ static void *run_tests(void *arg) {
             o.filter = val, i++;
         } else if (!strcmp(a, "--skip-list") && val) {
             o.skip_list = val, i++;
+        } else if (!strcmp(a, "--evmc") && val) {
+            evmc_path = val, i++;
+        } else if (!strcmp(a, "--evmc-option") && val && strchr(val, '=') &&
+                   evmc_option_count < 16) {
+            evmc_options[evmc_option_count++] = val, i++;
         } else {
             fprintf(stderr, "evmjit: unknown option or missing value: %s\n", a);
             usage(stderr);
@@ -92,6 +130,25 @@ static void *run_tests(void *arg) {
         fprintf(stderr, "evmjit: unknown --mode '%s' (interp, jit, aot)\n", mode);
         return NULL;
     }
+    void *module = NULL;
+    if (evmc_path) {
+        if (!(o.vm = load_evmc_module(evmc_path, &module))) return NULL;
+        for (int k = 0; k < evmc_option_count; k++) {
+            char name[64];
+            const char *eq = strchr(evmc_options[k], '=');
+            snprintf(name, sizeof name, "%.*s", (int)(eq - evmc_options[k]), evmc_options[k]);
+            evmjit_set_option_result r = o.vm->set_option
+                                             ? o.vm->set_option(o.vm, name, eq + 1)
+                                             : EVMJIT_SET_OPTION_INVALID_NAME;
+            if (r != EVMJIT_SET_OPTION_SUCCESS) {
+                fprintf(stderr, "evmjit: %s rejects option %s (%s)\n", evmc_path, evmc_options[k],
+                        r == EVMJIT_SET_OPTION_INVALID_NAME ? "unknown name" : "invalid value");
+                o.vm->destroy(o.vm);
+                dlclose(module);
+                return NULL;
+            }
+        }
+    }
     statetest_counts c = {0, 0, 0};
     for (; i < job->argc; i++) {
         if (job->vm) statetest_run_vm_path(&o, job->argv[i], &c, stdout);
@@ -99,6 +156,10 @@ static void *run_tests(void *arg) {
         fflush(stdout);
     }
     statetest_destroy_runtime(o.runtime);
+    if (o.vm) {
+        o.vm->destroy(o.vm);
+        dlclose(module);
+    }
     statetest_print_counts(&c, stdout);
     job->status = c.failed ? 1 : 0;
     return NULL;

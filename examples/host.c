@@ -623,6 +623,7 @@ static void release(evmjit_result *r) {
 /* Run code for msg (no state changes of its own). */
 static evmjit_result host_execute(host_state *h, const evmjit_message *msg, const uint8_t *code,
                                   size_t code_size, const evmjit_bytes32 *code_hash) {
+    if (h->vm) return h->vm->execute(h->vm, &host_iface, host_context(h), h->rev, msg, code, code_size);
     evmjit_bytes32 hash;
     if (!code_hash && h->runtime) { /* only a cache needs the key */
         hash = evmjit_keccak256(code, code_size);
@@ -1319,4 +1320,9 @@ const char *host_revision_name(evmjit_revision rev) {
     for (size_t i = 0; i < sizeof host_revisions / sizeof host_revisions[0]; i++)
         if (host_revisions[i].rev == rev) name = host_revisions[i].name;
     return name;
+}
+
+evmjit_result host_execute_code(host_state *h, const evmjit_message *msg, const uint8_t *code,
+                                size_t code_size) {
+    return host_execute(h, msg, code, code_size, NULL);
 }

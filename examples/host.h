@@ -76,6 +76,9 @@ typedef struct host_journal_entry host_journal_entry; /* internal */
 typedef struct host_state {
     evmjit_revision rev;
     evmjit_runtime *runtime; /* handed to every nested evmjit_execute (NULL: interpret) */
+    /* When set, every frame runs through this EVMC VM (vm->execute) instead of evmjit_execute:
+       the host then acts as a plain EVMC host, e.g. for libevmjit.so loaded with dlopen. */
+    evmjit_vm *vm;
     evmjit_tx_context tx;    /* what get_tx_context returns */
 
     host_account **table; /* address -> account, open addressing */
@@ -116,6 +119,11 @@ const evmjit_host_interface *host_interface(void);
 static inline evmjit_host_context *host_context(host_state *h) {
     return (evmjit_host_context *)(void *)h;
 }
+
+/* Run one frame of `code` for `msg` the way the host runs nested frames (through h->vm when
+   set, else evmjit_execute with h->runtime). The caller releases the result. */
+evmjit_result host_execute_code(host_state *h, const evmjit_message *msg, const uint8_t *code,
+                                size_t code_size);
 
 /* The account at `address`, or NULL when the host has never seen it. Check ->exists. */
 host_account *host_find(host_state *h, const evmjit_address *address);

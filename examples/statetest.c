@@ -922,6 +922,7 @@ static void st_run_item(st_run *run, const statetest_item *v) {
         return;
     }
     host_state *h = statetest_vector_host(v, run->o->runtime);
+    h->vm = run->o->vm;
     host_tx_result r;
     host_transact(h, &v->block, &v->tx, &r);
     char why[512];
@@ -1082,6 +1083,7 @@ static void vm_run_test(st_run *run, const char *file, const char *name, const j
 
     evmjit_revision rev = run->o->vm_rev;
     host_state *h = host_create(rev, run->o->runtime);
+    h->vm = run->o->vm;
     h->vm_test = true;
     st_state_load(&pre, h);
     h->tx.tx_gas_price = gas_price;
@@ -1096,9 +1098,7 @@ static void vm_run_test(st_run *run, const char *file, const char *name, const j
     msg.code_address = msg.recipient;
     msg.input_data = data;
     msg.input_size = data_size;
-    evmjit_bytes32 code_hash = evmjit_keccak256(code, code_size);
-    evmjit_result r = evmjit_execute(run->o->runtime, host_interface(), host_context(h), rev, &msg,
-                                     code, code_size, &code_hash);
+    evmjit_result r = host_execute_code(h, &msg, code, code_size);
     host_finalize_tx(h);
     char why[256] = "";
     bool ok;

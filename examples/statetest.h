@@ -21,6 +21,7 @@
 
 typedef struct statetest_options {
     evmjit_runtime *runtime; /* handed to every evmjit_execute; NULL: interpret */
+    evmjit_vm *vm;           /* run every frame through this EVMC VM instead (NULL: none) */
     bool has_fork;           /* run only vectors of this revision */
     evmjit_revision fork;
     const char *filter;     /* run only tests whose file path or name contains it (NULL: all) */

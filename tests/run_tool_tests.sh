@@ -4,6 +4,8 @@
 #   build/evmjit vmtest     $EVMJIT_FIXTURES/vm/VMTests               (legacy VM tests)
 #   build/evmjit statetest  $EVMJIT_FIXTURES/bench/evm-benchmarks     (London post states)
 #   build/evmjit bench      two small bench fixtures, its JSON checked by build/tests/test_bench
+#   the state and VM tests again through build/libevmjit.so (--evmc) in interpreter, jit and
+#   tiered modes
 # plus bad-input checks: malformed JSON, an odd-length hex string and an unknown fork name must
 # each be reported as a failure (exit status 1), never crash the tool.
 # Ends with the summed "N passed, M failed[, K skipped]"; exits 1 on any failure.
@@ -74,6 +76,34 @@ if [ -d "$FIX/bench/evm-benchmarks" ]; then
     run_suite "evm-benchmarks" statetest --mode "$MODE" "$FIX/bench/evm-benchmarks"
 else
     echo "SKIP: evm-benchmarks: fixtures not found at $FIX/bench/evm-benchmarks (set EVMJIT_FIXTURES)"
+    skip=$((skip + 1))
+fi
+
+# ---- through the EVMC module ----------------------------------------------------------------
+# The tool acts as a plain EVMC host (--evmc: every frame runs through vm->execute of the
+# dlopen'ed module) and must give the same results in each mode. jit compiles every frame
+# before it runs (blocking); tiered is the default: interpret until hot, compile in the
+# background. Compiled modes need the LLVM backend in the module.
+MODULE="$(dirname "$TOOL")/libevmjit.so"
+if [ ! -f "$MODULE" ]; then
+    echo "FAIL EVMC module: $MODULE is missing: build it with make"
+    fail=$((fail + 1))
+elif [ -d "$FIX/state" ]; then
+    run_suite "state tests via libevmjit.so, interpreter" statetest --evmc "$MODULE" \
+        --evmc-option mode=interpreter "${skip_list_args[@]}" "$FIX/state"
+    if "$TOOL" statetest --evmc "$MODULE" --evmc-option mode=jit "$FIX/state/osaka" >/dev/null 2>&1; then
+        run_suite "state tests via libevmjit.so, jit" statetest --evmc "$MODULE" \
+            --evmc-option mode=jit --evmc-option blocking=1 "${skip_list_args[@]}" "$FIX/state"
+        run_suite "VM tests via libevmjit.so, jit" vmtest --evmc "$MODULE" \
+            --evmc-option mode=jit --evmc-option blocking=1 "$FIX/vm/VMTests"
+        run_suite "state tests via libevmjit.so, tiered" statetest --evmc "$MODULE" \
+            --evmc-option mode=tiered "${skip_list_args[@]}" "$FIX/state"
+    else
+        echo "SKIP: EVMC module jit/tiered: this build has no LLVM backend (see make llvm-status)"
+        skip=$((skip + 1))
+    fi
+else
+    echo "SKIP: EVMC module: fixtures not found at $FIX/state (set EVMJIT_FIXTURES)"
     skip=$((skip + 1))
 fi
 
