@@ -101,8 +101,8 @@
    LLVM's instruction selection dominates: measured on 2 shared cores, about 100 us per
    byte of reachable code at the default level and about 40 us on the cheap path that
    inputs over EVMJIT_LLVM_BIG_* take (light passes, CodeGenLevelNone). Real 24 KiB
-   contracts (seaport, fiat_token, univ2_router) compile in 0.7 to 1.1 s that way; peak
-   memory stays under about 100 MiB. Hostile shapes are bounded by counting what costs:
+   contracts compile in 0.4 to 1.3 s that way (onchain-lm-v2 0.4, fiat_token 0.75,
+   univ2_router 0.8, burntpix 1.07, seaport 1.29); peak memory stays under about 100 MiB. Hostile shapes are bounded by counting what costs:
    check sections (24 KiB of consecutive JUMPDESTs collapse to one; of PUSH/JUMP pairs make
    4,915), runtime call sites (an EXP or MSTORE storm) and dynamic-jump targets (the
    switch). Over a limit the compile is rejected with EVMJIT_ERR_INELIGIBLE and a message
@@ -122,6 +122,9 @@
 #endif
 #ifndef EVMJIT_LLVM_BIG_SECTIONS
 #define EVMJIT_LLVM_BIG_SECTIONS 1500
+#endif
+#ifndef EVMJIT_LLVM_BIG_INSTS
+#define EVMJIT_LLVM_BIG_INSTS 6000 /* reachable instructions: about 10 KiB of code */
 #endif
 #ifndef EVMJIT_LLVM_BIG_TARGETS
 #define EVMJIT_LLVM_BIG_TARGETS 1500
@@ -1851,7 +1854,7 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     g.err_size = n;
     r = el_gen(&g, symbol);
     LLVMDisposeBuilder(g.b);
-    uint32_t sections = a.sections, targets = a.has_dynamic ? a.reach_jumpdests : 0;
+    uint32_t sections = a.sections, targets = a.has_dynamic ? a.reach_jumpdests : 0, insts = a.reach_insts;
     el_analysis_free(&a);
     uint64_t t2 = el_now_ns(), t3 = t2, t4 = t2;
 #ifndef NDEBUG
@@ -1866,7 +1869,8 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
 #endif
     /* big inputs take the cheap path: the light pass list and CodeGenLevelNone (fast
        register allocation), about 40 us per byte of code instead of about 100 */
-    bool big = sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS;
+    bool big = sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
+               insts > EVMJIT_LLVM_BIG_INSTS;
     LLVMTargetMachineRef tm = big || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
         int opt = big && c->opt_level > 1 ? 1 : c->opt_level;
