@@ -98,6 +98,22 @@ elif [ -d "$FIX/state" ]; then
             --evmc-option mode=jit --evmc-option blocking=1 "$FIX/vm/VMTests"
         run_suite "state tests via libevmjit.so, tiered" statetest --evmc "$MODULE" \
             --evmc-option mode=tiered "${skip_list_args[@]}" "$FIX/state"
+        # aot with a store, twice: the second process must find every program preloaded
+        # (EVMJIT_STATS: no compilation, no miss) and still pass.
+        store_dir=$(mktemp -d)
+        aot_args=(statetest --evmc "$MODULE" --evmc-option mode=aot --evmc-option blocking=1
+                  --evmc-option "store=$store_dir/store" "$FIX/state/GeneralStateTests/stExample")
+        run_suite "stExample via libevmjit.so, aot (compiles, persists)" "${aot_args[@]}"
+        second=$(EVMJIT_STATS=1 "$TOOL" "${aot_args[@]}" 2>&1); rc=$?
+        if [ "$rc" = 0 ] && echo "$second" | grep -q 'misses 0, .* compiled 0, failed 0'; then
+            echo "ok   aot restart: a second process ran stExample from the preloaded store"
+            pass=$((pass + 1))
+        else
+            echo "FAIL aot restart: exit status $rc, expected no miss and no compilation:"
+            echo "$second" | tail -n 3
+            fail=$((fail + 1))
+        fi
+        rm -rf "$store_dir"
     else
         echo "SKIP: EVMC module jit/tiered: this build has no LLVM backend (see make llvm-status)"
         skip=$((skip + 1))
