@@ -1869,9 +1869,12 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
 #endif
     /* big inputs take the cheap path: the light pass list and CodeGenLevelNone (fast
        register allocation), about 40 us per byte of code instead of about 100 */
-    bool big = sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
-               insts > EVMJIT_LLVM_BIG_INSTS;
-    LLVMTargetMachineRef tm = big || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
+    /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
+       2 (default) the full pass list and the optimising code generator, except that big
+       inputs take level 1; 3 like 2 for every input (the budgets still apply). */
+    bool big = c->opt_level < 3 && (sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
+                                    insts > EVMJIT_LLVM_BIG_INSTS);
+    LLVMTargetMachineRef tm = big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
         int opt = big && c->opt_level > 1 ? 1 : c->opt_level;
 /* one instcombine run, not iterated to a fixpoint (LLVM 18+ aborts when asked to verify) */
@@ -1885,7 +1888,9 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
             "function(sroa,early-cse," EL_IC ",simplifycfg)",
             "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
             "simplifycfg," EL_IC ")",
-            "default<O2>"};
+            /* not default<O2>: its inliner would merge the superblock functions back */
+            "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
+            "simplifycfg," EL_IC ")"};
         LLVMErrorRef e = LLVMRunPasses(mod, pipelines[opt], tm, c->pbo);
         if (e) {
             el_take_error(e, "optimisation", err, n);
