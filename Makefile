@@ -55,7 +55,7 @@ llvm-random:
 endif
 
 .PHONY: all tests test clean llvm-status llvm-random demo
-all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache llvm-status
+all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache $(BUILD)/bench_evmc llvm-status
 tests: $(TESTS)
 
 llvm-status:
@@ -84,6 +84,8 @@ $(BUILD)/tests/test_store $(BUILD)/tests/test_conc_store: tests/cache_testlib.h
 # Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.
 $(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) | $(BUILD)
 	$(CC) $(ALLCFLAGS) -o $@ $< $(LDLIBS_CORE)
+$(BUILD)/bench_evmc: bench/bench_evmc.c tests/mock_host.h $(HEADER) $(BUILD)/libevmjit.so | $(BUILD)
+	$(CC) $(ALLCFLAGS) -o $@ $< -ldl
 
 # The EVMC module: exports evmc_create_evmjit and nothing else (version script).
 $(BUILD)/libevmjit.so: examples/evmc_module.c examples/evmc_module.map $(HEADER) $(LLVM_OBJ) | $(BUILD)
