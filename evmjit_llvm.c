@@ -90,11 +90,8 @@
 #error "evmjit_llvm.c needs LLVM 17 or newer (opaque pointers)"
 #endif
 
-/* The evmjit ABI version compiled code is built against: the evmjit_frame layout, the
-   builtin indices and their signature. It is part of every AOT symbol name. */
-#ifndef EVMJIT_ABI_VERSION
-#define EVMJIT_ABI_VERSION 1
-#endif
+/* EVMJIT_ABI_VERSION (evmjit_cache.h: the evmjit_frame layout, the builtin indices and
+   their signature) is part of every AOT symbol name. */
 
 /* ---- Budgets (see el_check_budget) ---------------------------------------------------------
    Compile time is linear in the reachable code (one LLVM function per superblock), and
