@@ -716,6 +716,11 @@ typedef struct evmjit_backend {
     void (*free_object)(void *user, evmjit_compile_output *out); /* AOT object bytes */
 } evmjit_backend;
 
+/* The LLVM backend, defined in evmjit_llvm.c: only programs that link that file may call it
+   (weak references work: `if (evmjit_llvm_backend) ...`). Plain extern, not EVMJIT_API: it is
+   never defined by this header. Any thread; never blocks. */
+const evmjit_backend *evmjit_llvm_backend(void);
+
 /* ---- artifact store ------------------------------------------------------------------------ */
 
 /* A loaded AOT artifact. */

@@ -36,7 +36,7 @@ static const char *const bench_mode_names[BENCH_MODES] = {"interp", "jit", "aot"
 typedef struct bench_mode {
     bool selected;
     bool ready;
-    evmjit_runtime *runtime;
+    statetest_runtime runtime;
     char why[160]; /* why a selected mode cannot run */
 } bench_mode;
 
@@ -295,7 +295,7 @@ static void bench_measure(const bench *b, size_t index, bench_row *row) {
         int running = 0;
         for (int m = 0; m < BENCH_MODES; m++) {
             if (!active[m]) continue;
-            host_state *h = statetest_vector_host(v, b->modes[m].runtime);
+            host_state *h = statetest_vector_host(v, b->modes[m].runtime.rt);
             host_tx_result r;
             uint64_t t0 = bench_now_ns();
             host_transact(h, &v->block, &v->tx, &r);
@@ -489,7 +489,7 @@ static void bench_free(bench *b) {
     free(b->files);
     free(b->rows);
     for (int m = 0; m < BENCH_MODES; m++)
-        if (b->modes[m].ready) statetest_destroy_runtime(b->modes[m].runtime);
+        if (b->modes[m].ready) statetest_destroy_runtime(&b->modes[m].runtime);
 }
 
 int bench_main(int argc, char **argv) {

@@ -28,10 +28,6 @@
 #include <string.h>
 #include <threads.h>
 
-#ifdef EVMJIT_HAVE_LLVM
-const evmjit_backend *evmjit_llvm_backend(void); /* evmjit_llvm.c */
-#endif
-
 #define EVMJIT_MODULE_VERSION "0.1.0"
 
 typedef enum module_mode {

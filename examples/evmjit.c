@@ -121,7 +121,8 @@ static void *run_tests(void *arg) {
         return NULL;
     }
     char why[160];
-    switch (statetest_make_runtime(mode, &o.runtime, why, sizeof why)) {
+    statetest_runtime runtime;
+    switch (statetest_make_runtime(mode, &runtime, why, sizeof why)) {
     case STATETEST_MODE_READY: break;
     case STATETEST_MODE_UNAVAILABLE:
         fprintf(stderr, "evmjit: --mode %s is %s\n", mode, why);
@@ -132,7 +133,10 @@ static void *run_tests(void *arg) {
     }
     void *module = NULL;
     if (evmc_path) {
-        if (!(o.vm = load_evmc_module(evmc_path, &module))) return NULL;
+        if (!(o.vm = load_evmc_module(evmc_path, &module))) {
+            statetest_destroy_runtime(&runtime);
+            return NULL;
+        }
         for (int k = 0; k < evmc_option_count; k++) {
             char name[64];
             const char *eq = strchr(evmc_options[k], '=');
@@ -145,17 +149,19 @@ static void *run_tests(void *arg) {
                         r == EVMJIT_SET_OPTION_INVALID_NAME ? "unknown name" : "invalid value");
                 o.vm->destroy(o.vm);
                 dlclose(module);
+                statetest_destroy_runtime(&runtime);
                 return NULL;
             }
         }
     }
+    o.runtime = runtime.rt;
     statetest_counts c = {0, 0, 0};
     for (; i < job->argc; i++) {
         if (job->vm) statetest_run_vm_path(&o, job->argv[i], &c, stdout);
         else statetest_run_path(&o, job->argv[i], &c, stdout);
         fflush(stdout);
     }
-    statetest_destroy_runtime(o.runtime);
+    statetest_destroy_runtime(&runtime);
     if (o.vm) {
         o.vm->destroy(o.vm);
         dlclose(module);

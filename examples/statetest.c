@@ -7,6 +7,7 @@
 #include "statetest.h"
 
 #include <dirent.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -864,23 +865,96 @@ void statetest_walk(const char *path, void *user, void (*file)(void *user, const
 
 /* ---- execution modes ------------------------------------------------------------------- */
 
-statetest_mode_status statetest_make_runtime(const char *mode, evmjit_runtime **rt, char *why,
-                                             size_t why_size) {
-    *rt = NULL;
-    snprintf(why, why_size, "%s", "");
-    if (!strcmp(mode, "interp")) return STATETEST_MODE_READY;
-    if (!strcmp(mode, "jit") || !strcmp(mode, "aot")) {
-        /* until the code cache and the LLVM backend are in the header: create the runtime
-           here (jit: JIT backend; aot: AOT backend with a store) with blocking compilation */
-        snprintf(why, why_size, "not available in this build yet");
-        return STATETEST_MODE_UNAVAILABLE;
-    }
-    snprintf(why, why_size, "unknown mode '%s' (interp, jit, aot)", mode);
-    return STATETEST_MODE_UNKNOWN;
+/* The LLVM backend when evmjit_llvm.c is linked in (build/evmjit); the test programs that
+   link this file without it see NULL. */
+#if defined(__GNUC__) || defined(__clang__)
+const evmjit_backend *evmjit_llvm_backend(void) __attribute__((weak));
+#define ST_LLVM_BACKEND() (evmjit_llvm_backend ? evmjit_llvm_backend() : NULL)
+#else
+#define ST_LLVM_BACKEND() NULL
+#endif
+
+static void st_runtime_log(evmjit_log_level level, const char *message, void *user) {
+    (void)user;
+    if (level <= EVMJIT_LOG_WARN) fprintf(stderr, "evmjit: %s\n", message);
 }
 
-void statetest_destroy_runtime(evmjit_runtime *rt) {
-    (void)rt; /* nothing to free while only the interpreter exists */
+statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime *out, char *why,
+                                             size_t why_size) {
+    memset(out, 0, sizeof *out);
+    snprintf(why, why_size, "%s", "");
+    if (!strcmp(mode, "interp")) return STATETEST_MODE_READY;
+    bool aot = !strcmp(mode, "aot");
+    if (!aot && strcmp(mode, "jit")) {
+        snprintf(why, why_size, "unknown mode '%s' (interp, jit, aot)", mode);
+        return STATETEST_MODE_UNKNOWN;
+    }
+    const evmjit_backend *backend = ST_LLVM_BACKEND();
+    if (!backend) {
+        snprintf(why, why_size, "unavailable: this build has no LLVM backend (make llvm-status)");
+        return STATETEST_MODE_UNAVAILABLE;
+    }
+    /* every frame compiled before it runs: blocking lookups, no size limit, no eviction */
+    evmjit_runtime_desc d;
+    memset(&d, 0, sizeof d);
+    d.backend = backend;
+    d.enabled = true;
+    d.blocking = true;
+    d.mode = aot ? EVMJIT_MODE_AOT : EVMJIT_MODE_JIT;
+    d.max_code_size = EVMJIT_OFF;
+    d.idle_eviction_ms = EVMJIT_OFF;
+    d.jit_budget_bytes = EVMJIT_OFF;
+    d.logger.log = st_runtime_log;
+    evmjit_error e;
+    if (aot) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(out->store_dir, sizeof out->store_dir, "%s/evmjit-aot-XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(out->store_dir)) {
+            snprintf(why, why_size, "unavailable: cannot make a temporary store directory");
+            out->store_dir[0] = 0;
+            return STATETEST_MODE_UNAVAILABLE;
+        }
+        evmjit_store_desc sd;
+        memset(&sd, 0, sizeof sd);
+        sd.path = out->store_dir;
+        sd.backend = backend;
+        sd.logger.log = st_runtime_log;
+        if ((e = evmjit_store_open(&sd, &out->store)) != EVMJIT_OK) {
+            snprintf(why, why_size, "unavailable: cannot open a store in %s (%s)", out->store_dir,
+                     evmjit_error_name(e));
+            statetest_destroy_runtime(out);
+            return STATETEST_MODE_UNAVAILABLE;
+        }
+        d.store = evmjit_store_table(out->store);
+    }
+    if ((e = evmjit_runtime_create(&d, &out->rt)) != EVMJIT_OK) {
+        snprintf(why, why_size, "unavailable: %s", evmjit_error_name(e));
+        statetest_destroy_runtime(out);
+        return STATETEST_MODE_UNAVAILABLE;
+    }
+    return STATETEST_MODE_READY;
+}
+
+void statetest_destroy_runtime(statetest_runtime *r) {
+    if (r->rt) evmjit_runtime_destroy(r->rt);
+    evmjit_store_close(r->store); /* after the runtime: it unloads the artifacts */
+    if (r->store_dir[0]) {
+        /* the temporary store: its files, then the directory */
+        DIR *dir = opendir(r->store_dir);
+        if (dir) {
+            struct dirent *de;
+            char path[4096 + 256];
+            while ((de = readdir(dir)) != NULL) {
+                if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+                snprintf(path, sizeof path, "%s/%s", r->store_dir, de->d_name);
+                unlink(path);
+            }
+            closedir(dir);
+        }
+        rmdir(r->store_dir);
+    }
+    memset(r, 0, sizeof *r);
 }
 
 /* ---- the state-test runner ------------------------------------------------------------- */

@@ -62,9 +62,15 @@ typedef enum statetest_mode_status {
    compile before they return from their first execution of a code (blocking compilation), so
    that a benchmark's untimed first run is the one that pays for it. Release with
    statetest_destroy_runtime. */
-statetest_mode_status statetest_make_runtime(const char *mode, evmjit_runtime **rt, char *why,
+typedef struct statetest_runtime {
+    evmjit_runtime *rt;   /* NULL for interp */
+    evmjit_store *store;  /* aot: a private artifact store in a temporary directory */
+    char store_dir[4096]; /* removed with the runtime */
+} statetest_runtime;
+
+statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime *out, char *why,
                                              size_t why_size);
-void statetest_destroy_runtime(evmjit_runtime *rt);
+void statetest_destroy_runtime(statetest_runtime *r);
 
 /* ---- fixtures as runnable vectors (shared with `evmjit bench`) -------------------------- */
 
