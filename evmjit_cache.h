@@ -56,8 +56,19 @@
 
    Threading model
    ---------------
-   (See the code cache section: one backend thread owns the resident table and is its only
-   writer; callers read it lock-free; worker threads run compilers.)
+   evmjit_execute may be called from any number of threads at once, and re-entered from
+   host->call for nested frames. Without a runtime it touches only per-thread state (frame
+   buffers and code analyses, freed at thread exit or by evmjit_thread_cleanup).
+   A runtime (evmjit_runtime_create) adds:
+     - callers: look programs up in the resident table without locks or allocation, and push
+       one event per miss into a bounded ring (a full ring drops and counts the event);
+     - one backend thread, the only writer of the resident table: it drains the ring, counts
+       hotness, admits and dispatches jobs, publishes results, evicts;
+     - worker threads (default ceil(cpus/2), 1..4), each with its own compiler.
+   Memory a reader may still see (removed programs, old tables) is freed by epoch-based
+   reclamation plus counted references; details in "The code cache runtime" below. No caller
+   ever waits for a compiler unless it asks to (blocking lookups, evmjit_compile_sync).
+   Callbacks (logger, on_compilation) run on runtime threads and must be thread-safe.
 
    Artifact store layout
    ---------------------
@@ -138,8 +149,13 @@
 
    The LLVM backend
    ----------------
-   evmjit_llvm.c is the only file that uses LLVM. Without it this header still interprets
-   every contract and runs ahead-of-time artifacts compiled elsewhere.
+   evmjit_llvm.c is the only file that uses LLVM (17 or newer, C API). It provides one
+   evmjit_backend table, evmjit_llvm_backend(), to pass in evmjit_runtime_desc.backend:
+   bytecode -> analysis -> LLVM IR (words are i256) -> optimisation -> JIT in memory, or an
+   object linked into a shared object for the artifact store. Compiled code reaches the host
+   and the runtime only through pointers in evmjit_frame (evmjit_builtins_table()), so
+   artifacts have no undefined symbols beyond libc. Without evmjit_llvm.c this header still
+   interprets every contract and runs ahead-of-time artifacts compiled elsewhere.
 
    EVMC compatibility
    ------------------
