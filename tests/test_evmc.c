@@ -114,19 +114,8 @@ int main(void) {
           r.output_data[31] == 42);
     if (r.release) r.release(&r);
 
-    /* 1024 nested frames through vm->execute on an ordinary 8 MiB thread stack (the
-       sanitizer build gets 24 MiB: ASan roughly triples native frames) */
-    pthread_attr_t attr;
-    pthread_t th;
-    pthread_attr_init(&attr);
-#if defined(__SANITIZE_ADDRESS__)
-    pthread_attr_setstacksize(&attr, 24u << 20);
-#else
-    pthread_attr_setstacksize(&attr, 8u << 20);
-#endif
-    CHECK(pthread_create(&th, &attr, deep, &m) == 0);
-    pthread_join(th, NULL);
-    pthread_attr_destroy(&attr);
+    /* 1024 nested frames through vm->execute on an ordinary 8 MiB thread stack */
+    CHECK(mock_run_on_8mib_thread(deep, &m) == 0);
     CHECKF(m.max_depth == 1024 && m.calls == 1024, "depth %d calls %ld", m.max_depth, m.calls);
 
     check_exports();
