@@ -813,7 +813,11 @@ typedef enum evmjit_compile_mode {
    returns the values in use. */
 typedef struct evmjit_runtime_desc {
     const evmjit_backend *backend;      /* compiler; NULL: none (interpret, and load stored AOT) */
-    const evmjit_artifact_store *store; /* AOT persistence; NULL: none */
+    const evmjit_artifact_store *store; /* AOT persistence; NULL: none (or store_dir) */
+    /* When store is NULL: a directory artifact store (evmjit_store_open) that the runtime opens
+       at creation, with its backend, opt level, allocator and logger, creating the directory
+       if absent, and closes after destroy. NULL: none. */
+    const char *store_dir;
     evmjit_allocator allocator;
     evmjit_logger logger;
     /* called on the backend thread after every finished job; keep it short and do not call
@@ -3845,6 +3849,7 @@ struct evmjit_runtime {
     evmjit__entry *retired_entries;
     evmjit__table *retired_tables;
     char compiler_id[192];
+    evmjit_store *owned_store; /* opened from store_dir; closed after destroy */
 };
 
 static const evmjit_allocator *evmjit__a(const evmjit_runtime *rt) { return &rt->cfg.allocator; }
@@ -5009,8 +5014,8 @@ static evmjit_error evmjit__preload_sink(void *ctx, const evmjit_artifact *a) {
     return EVMJIT_OK;
 }
 
-EVMJIT_API evmjit_error evmjit_runtime_create(const evmjit_runtime_desc *desc,
-                                             evmjit_runtime **out) {
+static evmjit_error evmjit__runtime_create(const evmjit_runtime_desc *desc,
+                                          evmjit_runtime **out) {
     if (!out) return EVMJIT_ERR_INVALID_ARGUMENT;
     *out = NULL;
     evmjit_runtime_desc defaults, cfg;
@@ -5106,7 +5111,7 @@ EVMJIT_API void evmjit_runtime_settings(const evmjit_runtime *rt, evmjit_runtime
     *out = rt->cfg;
 }
 
-EVMJIT_API evmjit_error evmjit_runtime_destroy(evmjit_runtime *rt) {
+static evmjit_error evmjit__runtime_destroy(evmjit_runtime *rt) {
     if (!rt) return EVMJIT_OK;
     /* acquire: the threads exist */
     if (atomic_load_explicit(&rt->started, memory_order_acquire)) {
@@ -7144,6 +7149,46 @@ static evmjit_error evmjit__st_table_clear(void *user) {
 }
 static void evmjit__st_table_unload(void *user, const evmjit_artifact *artifact) {
     evmjit_store_unload((evmjit_store *)user, artifact);
+}
+
+/* ---- Runtime with its own directory store ------------------------------------------------- */
+/* evmjit_runtime_create/destroy: the core above, plus the store that store_dir asks for (the
+   store code comes after the cache's, so it is opened and closed here). */
+
+EVMJIT_API evmjit_error evmjit_runtime_create(const evmjit_runtime_desc *desc,
+                                             evmjit_runtime **out) {
+    if (!desc || desc->store || !desc->store_dir) return evmjit__runtime_create(desc, out);
+    if (!out) return EVMJIT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    evmjit_store_desc sd;
+    memset(&sd, 0, sizeof sd);
+    sd.path = desc->store_dir;
+    sd.create = true;
+    sd.backend = desc->backend;
+    sd.opt_level = desc->opt_level;
+    sd.allocator = desc->allocator;
+    sd.logger = desc->logger;
+    evmjit_store *store = NULL;
+    evmjit_error err = evmjit_store_open(&sd, &store);
+    if (err != EVMJIT_OK) return err;
+    evmjit_runtime_desc d = *desc;
+    d.store = evmjit_store_table(store);
+    if ((err = evmjit__runtime_create(&d, out)) != EVMJIT_OK) {
+        evmjit_store_close(store);
+        return err;
+    }
+    (*out)->owned_store = store;
+    return EVMJIT_OK;
+}
+
+EVMJIT_API evmjit_error evmjit_runtime_destroy(evmjit_runtime *rt) {
+    if (!rt) return EVMJIT_OK;
+    evmjit_store *store = rt->owned_store;
+    evmjit_error err = evmjit__runtime_destroy(rt);
+    /* after the runtime: it unloads its artifacts first. On a timeout the runtime's threads
+       may still use the store, so it is leaked with them. */
+    if (err == EVMJIT_OK) evmjit_store_close(store);
+    return err;
 }
 
 /* ---- Unloading ----------------------------------------------------------------------------- */

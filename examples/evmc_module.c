@@ -49,7 +49,6 @@ typedef struct module_vm {
     /* The code cache, made at the first execute of a compiled mode from the options above.
        Published with a release store under `lock`; executes read it with acquire. */
     _Atomic(evmjit_runtime *) runtime;
-    evmjit_store *artifact_store; /* opened with the runtime when `store` is set */
     bool runtime_failed; /* creation failed once: interpret from then on (under lock) */
     mtx_t lock;
 } module_vm;
@@ -201,31 +200,16 @@ static evmjit_runtime *module_make_runtime(module_vm *m) {
     if (m->hot_threshold > 0) d.hot_threshold = (uint64_t)m->hot_threshold;
     if (m->max_code_size == 0) d.max_code_size = EVMJIT_OFF;
     else if (m->max_code_size > 0) d.max_code_size = (uint64_t)m->max_code_size;
-    evmjit_error e;
-    if (m->store) {
-        evmjit_store_desc sd;
-        memset(&sd, 0, sizeof sd);
-        sd.path = m->store;
-        sd.create = true;
-        sd.backend = d.backend;
-        sd.opt_level = d.opt_level;
-        sd.logger.log = module_log;
-        if ((e = evmjit_store_open(&sd, &m->artifact_store)) != EVMJIT_OK) {
-            fprintf(stderr, "evmjit: cannot open the artifact store %s (%s); interpreting\n",
-                    m->store, evmjit_error_name(e));
-            return NULL;
-        }
-        d.store = evmjit_store_table(m->artifact_store);
-    } else if (m->mode == MODULE_AOT) {
+    d.store_dir = m->store; /* the runtime opens (and closes) the directory store */
+    if (!m->store && m->mode == MODULE_AOT) {
         fprintf(stderr, "evmjit: mode aot needs the store option (a directory); interpreting\n");
         return NULL;
     }
     evmjit_runtime *rt = NULL;
-    if ((e = evmjit_runtime_create(&d, &rt)) != EVMJIT_OK) {
-        fprintf(stderr, "evmjit: cannot create the code cache (%s); interpreting\n",
-                evmjit_error_name(e));
-        evmjit_store_close(m->artifact_store);
-        m->artifact_store = NULL;
+    evmjit_error e = evmjit_runtime_create(&d, &rt);
+    if (e != EVMJIT_OK) {
+        fprintf(stderr, "evmjit: cannot create the code cache%s%s (%s); interpreting\n",
+                m->store ? " with the store " : "", m->store ? m->store : "", evmjit_error_name(e));
         return NULL;
     }
     return rt;
@@ -283,7 +267,6 @@ static void module_destroy(evmjit_vm *vm) {
         }
         evmjit_runtime_destroy(rt);
     }
-    evmjit_store_close(m->artifact_store); /* after the runtime: it unloads artifacts */
     mtx_destroy(&m->lock);
     free(m->store);
     free(m);

@@ -848,6 +848,45 @@ static evmjit_store *runtime_store(const char *dir) {
     return open_store(&sd);
 }
 
+/* evmjit_runtime_desc.store_dir: the runtime opens its own directory store (creating the
+   directory), persists there, and a second runtime on the same directory preloads it. A
+   directory that cannot be made fails creation with the store's error. */
+static void test_runtime_store_dir(void) {
+    char dir[400];
+    snprintf(dir, sizeof dir, "%s/not/yet", fresh_dir("store_dir"));
+    code *a = (code *)malloc(sizeof(code));
+    if (!a) return;
+    make_code(a, 4101, 0);
+    evmjit_runtime_desc d;
+    memset(&d, 0, sizeof d);
+    d.backend = &CC_BACKEND;
+    d.store_dir = dir;
+    d.worker_threads = 1;
+    d.wake_interval_ms = 10;
+    d.logger.log = test_log;
+    d.enabled = true;
+    long compiles = atomic_load(&cc_aot_compiles);
+    evmjit_runtime *rt = make(&d);
+    if (rt) {
+        CHECK(evmjit_prepare_aot(rt, &a->hash, a->bytes, a->size, EVMJIT_CANCUN) == EVMJIT_OK);
+        WAIT_UNTIL(stats(rt).resident_aot == 1, 20000);
+        CHECK(run(rt, a, EVMJIT_CANCUN) == 4101);
+        destroy(rt);
+    }
+    CHECK(count_files(dir, ".manifest") == 1 && atomic_load(&cc_aot_compiles) == compiles + 1);
+    rt = make(&d);
+    if (rt) {
+        /* preloaded at creation: a hit before any compilation */
+        CHECK(stats(rt).resident_aot == 1 && run(rt, a, EVMJIT_CANCUN) == 4101);
+        CHECK(atomic_load(&cc_aot_compiles) == compiles + 1);
+        destroy(rt);
+    }
+    d.store_dir = "/proc/evmjit-no-such-dir/store";
+    evmjit_runtime *bad = NULL;
+    CHECK(evmjit_runtime_create(&d, &bad) != EVMJIT_OK && bad == NULL);
+    free(a);
+}
+
 /* Behaviours 37 and 39 in a child process: two AOT requests, two artifacts on disk. */
 static int child_compile(const char *dir, const code *a, const code *b) {
     evmjit_store *st = runtime_store(dir);
@@ -1118,7 +1157,7 @@ int main(void) {
         test_flipped_byte, test_other_code_hash, test_foreign, test_missing_symbol,
         test_not_a_shared_object, test_unreadable, test_untrusted_files, test_missing_object,
         test_bad_manifest, test_leftovers, test_full_disk, test_gc, test_allocator, test_cli,
-        test_preload_1000,
+        test_preload_1000, test_runtime_store_dir,
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         long failed = check_failed;
