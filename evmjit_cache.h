@@ -4122,9 +4122,10 @@ static void evmjit__map_free(evmjit_runtime *rt, evmjit__map *m) {
    only when another producer claimed it first. A full ring drops the event and counts it. */
 static void evmjit__poke(evmjit_runtime *rt);
 
-/* Push one lookup event; a full ring drops it and counts it. Every half ring of events also
-   wakes the backend (evmjit__poke: a hint and a signal, never blocking), so a fast caller
-   does not fill the ring between two timed wake-ups (wake_interval_ms) and lose hotness. */
+/* Push one lookup event; a full ring drops it and counts it. Every half ring of events (at
+   least 64) also wakes the backend (evmjit__poke: a hint and a signal, never blocking), so a
+   fast caller does not fill the ring between two timed wake-ups (wake_interval_ms) and lose
+   hotness. */
 static bool evmjit__ring_push(evmjit_runtime *rt, const evmjit_bytes32 *h, evmjit_revision rev,
                               uint32_t kind) {
     uint64_t pos = atomic_load_explicit(&rt->ring_tail, memory_order_relaxed);
@@ -4151,7 +4152,10 @@ static bool evmjit__ring_push(evmjit_runtime *rt, const evmjit_bytes32 *h, evmji
     ev->code_hash = *h;
     /* release: publishes the event's payload to the consumer */
     atomic_store_explicit(&ev->seq, pos + 1, memory_order_release);
-    if (((pos + 1) & (rt->ring_mask >> 1)) == 0) evmjit__poke(rt);
+    /* every max(capacity / 2, 64) events: a tiny ring still overflows rather than turning
+       every lookup into a wake-up (both are powers of two) */
+    uint64_t nudge = rt->ring_mask >> 1 > 63 ? rt->ring_mask >> 1 : 63;
+    if (((pos + 1) & nudge) == 0) evmjit__poke(rt);
     return true;
 }
 
