@@ -43,7 +43,7 @@ LLVM_DEFS   := -DEVMJIT_HAVE_LLVM
 # position-independent: it is linked into libevmjit.so as well
 $(BUILD)/evmjit_llvm.o: evmjit_llvm.c $(HEADER) | $(BUILD)
 	$(CC) $(ALLCFLAGS) -fPIC $(LLVM_CFLAGS) -c -o $@ evmjit_llvm.c
-$(BUILD)/tests/test_llvm: tests/test_llvm.c tests/check.h $(BUILD)/evmjit_llvm.o $(HEADER) | $(BUILD)/tests
+$(BUILD)/tests/test_llvm: tests/test_llvm.c $(wildcard tests/*.h) $(BUILD)/evmjit_llvm.o $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(BUILD)/evmjit_llvm.o $(LLVM_LDLIBS) $(LDLIBS_CORE)
 # The long differential run (issue 5): interpreter vs JIT on 100,000 random programs.
 llvm-random: $(BUILD)/tests/test_llvm
@@ -75,7 +75,7 @@ $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADE
 	$(CC) $(ALLCFLAGS) -o $@ tests/compile_only.c tests/compile_only_b.c $(LDLIBS_CORE)
 
 # Every tests/test_*.c is one program; it may use the example host modules.
-$(BUILD)/tests/%: tests/%.c tests/check.h $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
 
 $(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: tests/cache_testlib.h

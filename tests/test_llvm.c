@@ -12,6 +12,7 @@
 #define EVMJIT_CACHE_IMPLEMENTATION
 #include "evmjit_cache.h"
 #include "check.h"
+#include "gas_vectors.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -537,34 +538,10 @@ static void expect(const char *name, evmjit_revision rev, const char *hex, int64
 }
 
 static void directed(void) {
-    expect("add11 cancun", EVMJIT_CANCUN, "600160010160005500", 100000, EVMJIT_SUCCESS, 100000 - 12 - 22100);
-    expect("add11 frontier", EVMJIT_FRONTIER, "600160010160005500", 100000, EVMJIT_SUCCESS, 100000 - 12 - 20000);
-    expect("sstore stipend", EVMJIT_ISTANBUL, "600160005500", 2306, EVMJIT_OUT_OF_GAS, 0);
-    expect("underflow", EVMJIT_CANCUN, "01", 100, EVMJIT_STACK_UNDERFLOW, 0);
-    expect("undefined 0x0c", EVMJIT_CANCUN, "0c", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
-    expect("invalid 0xfe", EVMJIT_CANCUN, "fe", 100, EVMJIT_INVALID_INSTRUCTION, 0);
-    expect("push0 before shanghai", EVMJIT_LONDON, "5f", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
-    expect("push0 shanghai", EVMJIT_SHANGHAI, "5f00", 100, EVMJIT_SUCCESS, 98);
-    expect("clz before osaka", EVMJIT_PRAGUE, "60011e", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
-    expect("clz osaka", EVMJIT_OSAKA, "60011e00", 100, EVMJIT_SUCCESS, 92);
-    expect("tload cancun", EVMJIT_CANCUN, "60005c00", 200, EVMJIT_SUCCESS, 97);
-    expect("tload shanghai", EVMJIT_SHANGHAI, "60005c00", 200, EVMJIT_UNDEFINED_INSTRUCTION, 0);
-    expect("shl before constantinople", EVMJIT_BYZANTIUM, "600160011b", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
-    expect("revert before byzantium", EVMJIT_HOMESTEAD, "60006000fd", 100, EVMJIT_UNDEFINED_INSTRUCTION, 0);
-    expect("revert", EVMJIT_CANCUN, "60006000fd", 100, EVMJIT_REVERT, 94);
-    expect("out of gas", EVMJIT_CANCUN, "6001600101", 8, EVMJIT_OUT_OF_GAS, 0);
-    expect("bad jump", EVMJIT_CANCUN, "600056", 100, EVMJIT_BAD_JUMP_DESTINATION, 0);
-    expect("jump into push data", EVMJIT_CANCUN, "6004566a5b00", 100, EVMJIT_BAD_JUMP_DESTINATION, 0);
-    expect("good jump", EVMJIT_CANCUN, "600456fe5b00", 100, EVMJIT_SUCCESS, 88);
-    expect("jumpi not taken", EVMJIT_CANCUN, "6000600a5700", 100, EVMJIT_SUCCESS, 84);
-    expect("mstore", EVMJIT_CANCUN, "602a60005200", 100, EVMJIT_SUCCESS, 88);
-    expect("mstore huge offset", EVMJIT_CANCUN, "602a64010000000052", 1000000, EVMJIT_OUT_OF_GAS, 0);
-    expect("keccak hostile size", EVMJIT_CANCUN,
-           "7f800000000000000000000000000000000000000000000000000000000000000060002000", 1000000,
-           EVMJIT_OUT_OF_GAS, 0);
-    expect("exp gas", EVMJIT_CANCUN, "7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff60020a00",
-           10000, EVMJIT_SUCCESS, 10000 - 3 - 3 - 10 - 50 * 32);
-    expect("truncated push", EVMJIT_CANCUN, "61ff", 100, EVMJIT_SUCCESS, 97);
+    for (size_t i = 0; i < sizeof gas_vectors / sizeof gas_vectors[0]; i++) {
+        const gas_vector *v = &gas_vectors[i];
+        expect(v->name, v->rev, v->hex, v->gas, v->status, v->gas_left);
+    }
     expect("empty code", EVMJIT_CANCUN, "", 100, EVMJIT_SUCCESS, 100);
     expect("jumpi at the end", EVMJIT_CANCUN, "600060035700", 100, EVMJIT_SUCCESS, 84);
     expect("jumpi last byte", EVMJIT_CANCUN, "6000600057", 100, EVMJIT_SUCCESS, 84);
