@@ -865,16 +865,18 @@ void statetest_walk(const char *path, void *user, void (*file)(void *user, const
 
 /* ---- execution modes ------------------------------------------------------------------- */
 
-/* The LLVM backend when evmjit_llvm.c is linked in (build/evmjit); the test programs that
-   link this file without it see NULL. */
+/* evmjit_llvm_backend is a weak reference: programs that link this file without
+   evmjit_llvm.c (the tests) see NULL. */
 #if defined(__GNUC__) || defined(__clang__)
 const evmjit_backend *evmjit_llvm_backend(void) __attribute__((weak));
-#define ST_LLVM_BACKEND() (evmjit_llvm_backend ? evmjit_llvm_backend() : NULL)
+const evmjit_backend *statetest_llvm_backend(void) {
+    return evmjit_llvm_backend ? evmjit_llvm_backend() : NULL;
+}
 #else
-#define ST_LLVM_BACKEND() NULL
+const evmjit_backend *statetest_llvm_backend(void) { return NULL; }
 #endif
 
-static void st_runtime_log(evmjit_log_level level, const char *message, void *user) {
+void statetest_log(evmjit_log_level level, const char *message, void *user) {
     (void)user;
     if (level <= EVMJIT_LOG_WARN) fprintf(stderr, "evmjit: %s\n", message);
 }
@@ -889,7 +891,7 @@ statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime
         snprintf(why, why_size, "unknown mode '%s' (interp, jit, aot)", mode);
         return STATETEST_MODE_UNKNOWN;
     }
-    const evmjit_backend *backend = ST_LLVM_BACKEND();
+    const evmjit_backend *backend = statetest_llvm_backend();
     if (!backend) {
         snprintf(why, why_size, "unavailable: this build has no LLVM backend (make llvm-status)");
         return STATETEST_MODE_UNAVAILABLE;
@@ -904,7 +906,7 @@ statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime
     d.max_code_size = EVMJIT_OFF;
     d.idle_eviction_ms = EVMJIT_OFF;
     d.jit_budget_bytes = EVMJIT_OFF;
-    d.logger.log = st_runtime_log;
+    d.logger.log = statetest_log;
     evmjit_error e;
     if (aot) {
         const char *tmp = getenv("TMPDIR");
@@ -919,7 +921,7 @@ statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime
         memset(&sd, 0, sizeof sd);
         sd.path = out->store_dir;
         sd.backend = backend;
-        sd.logger.log = st_runtime_log;
+        sd.logger.log = statetest_log;
         if ((e = evmjit_store_open(&sd, &out->store)) != EVMJIT_OK) {
             snprintf(why, why_size, "unavailable: cannot open a store in %s (%s)", out->store_dir,
                      evmjit_error_name(e));

@@ -68,6 +68,12 @@ typedef struct statetest_runtime {
     char store_dir[4096]; /* removed with the runtime */
 } statetest_runtime;
 
+/* The LLVM backend when evmjit_llvm.c is linked into the program, else NULL. */
+const evmjit_backend *statetest_llvm_backend(void);
+
+/* A logger for the tools: warnings and errors to stderr. */
+void statetest_log(evmjit_log_level level, const char *message, void *user);
+
 statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime *out, char *why,
                                              size_t why_size);
 void statetest_destroy_runtime(statetest_runtime *r);

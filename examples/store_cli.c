@@ -10,8 +10,8 @@
                                 remove temporary leftovers and orphans older than the age
                                 (default 600 s) and artifacts that fail verification
 
-   `aot` needs the LLVM backend (evmjit_llvm.c linked into the tool). evmjit_llvm_backend is a
-   weak reference: without the LLVM backend `aot` says so. */
+   `aot` needs the LLVM backend (evmjit_llvm.c linked into the tool; statetest_llvm_backend()
+   finds it): without it `aot` says so. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -26,22 +26,11 @@
 
 #include "evmjit_cache.h"
 #include "host.h"
+#include "statetest.h"
 
 
-/* The LLVM backend, when evmjit_llvm.c is linked in. */
-#if defined(__GNUC__) || defined(__clang__)
-const evmjit_backend *evmjit_llvm_backend(void) __attribute__((weak));
-#define STORE_CLI_LLVM() (evmjit_llvm_backend ? evmjit_llvm_backend() : NULL)
-#else
-#define STORE_CLI_LLVM() NULL
-#endif
 
 int store_cli_main(int argc, char **argv);
-
-static void cli_log(evmjit_log_level level, const char *message, void *user) {
-    (void)user;
-    if (level <= EVMJIT_LOG_WARN) fprintf(stderr, "evmjit: %s\n", message);
-}
 
 static void store_usage(FILE *out) {
     fprintf(out, "usage: evmjit store ls|verify DIR\n"
@@ -56,9 +45,9 @@ static evmjit_store *cli_open(const char *dir, bool create, int opt_level) {
     memset(&d, 0, sizeof d);
     d.path = dir;
     d.create = create;
-    d.backend = STORE_CLI_LLVM();
+    d.backend = statetest_llvm_backend();
     d.opt_level = opt_level;
-    d.logger.log = cli_log;
+    d.logger.log = statetest_log;
     evmjit_store *st = NULL;
     evmjit_error err = evmjit_store_open(&d, &st);
     if (err != EVMJIT_OK) {
@@ -360,7 +349,7 @@ static int cli_aot_main(int argc, char **argv) {
         store_usage(stderr);
         return 2;
     }
-    const evmjit_backend *be = STORE_CLI_LLVM();
+    const evmjit_backend *be = statetest_llvm_backend();
     if (!be || !be->compile_aot) {
         fprintf(stderr, "evmjit aot: needs the LLVM backend, and this evmjit was built without it "
                         "(install llvm-19-dev and link evmjit_llvm.c into the tool)\n");
@@ -382,7 +371,7 @@ static int cli_aot_main(int argc, char **argv) {
     d.opt_level = level;
     d.enabled = true;
     d.hot_threshold = EVMJIT_OFF; /* lookups below only ask; they never trigger compilation */
-    d.logger.log = cli_log;
+    d.logger.log = statetest_log;
     d.on_compilation = cli_on_compilation;
     evmjit_runtime *rt = NULL;
     evmjit_error err = evmjit_runtime_create(&d, &rt); /* preloads what the store has */
