@@ -45,6 +45,10 @@ $(BUILD)/evmjit_llvm.o: evmjit_llvm.c $(HEADER) | $(BUILD)
 	$(CC) $(ALLCFLAGS) -fPIC $(LLVM_CFLAGS) -c -o $@ evmjit_llvm.c
 $(BUILD)/tests/test_llvm: tests/test_llvm.c $(wildcard tests/*.h) $(BUILD)/evmjit_llvm.o $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(BUILD)/evmjit_llvm.o $(LLVM_LDLIBS) $(LDLIBS_CORE)
+# The [C] cache behaviours again, with the LLVM backend behind the test backend.
+TESTS += $(BUILD)/tests/test_cache_llvm
+$(BUILD)/tests/test_cache_llvm: tests/test_cache.c $(wildcard tests/*.h) $(BUILD)/evmjit_llvm.o $(HEADER) | $(BUILD)/tests
+	$(CC) $(ALLCFLAGS) -DTEST_CACHE_WITH_LLVM -o $@ $< $(BUILD)/evmjit_llvm.o $(LLVM_LDLIBS) $(LDLIBS_CORE)
 # The long differential run (issue 5): interpreter vs JIT on 100,000 random programs.
 llvm-random: $(BUILD)/tests/test_llvm
 	$(BUILD)/tests/test_llvm random $${N:-100000} $${SEED:-1}

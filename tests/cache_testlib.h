@@ -136,7 +136,18 @@ static inline void count_free(void *ptr, size_t size, void *user) {
 
 typedef struct tb_code {
     size_t bytes;
+    void *inner; /* the inner backend's code handle, or NULL */
 } tb_code;
+
+/* The LLVM variant of the [C] tests (test_cache built with TEST_CACHE_WITH_LLVM) sets
+   TB_INNER: the test backend keeps its bookkeeping (delay, failure injection, overlap and
+   code-byte counts) and then hands the compilation to this backend, so that programs are
+   real native code and AOT objects real shared objects. NULL: the simulated backend. */
+static const evmjit_backend *TB_INNER;
+
+typedef struct tb_compiler {
+    void *inner;
+} tb_compiler;
 
 static struct {
     atomic_int delay_ms;   /* each compilation takes this long (cancellable) */
@@ -167,21 +178,32 @@ static inline void tb_reset(void) {
     atomic_store(&TB.same_key_overlaps, 0);
 }
 
-static inline evmjit_error tb_create(void *user, int opt_level, void **compiler, char *err, size_t n) {
+static inline evmjit_error tb_create(void *user, int opt_level, void **compiler, char *err_buf, size_t n) {
     (void)user;
     if (opt_level < 0 || opt_level > 3) return EVMJIT_ERR_INVALID_ARGUMENT;
     if (atomic_load(&TB.fail_create)) {
-        snprintf(err, n, "injected compiler creation failure");
+        snprintf(err_buf, n, "injected compiler creation failure");
         return EVMJIT_ERR_COMPILE_FAILED;
     }
-    *compiler = malloc(16);
+    tb_compiler *c = (tb_compiler *)calloc(1, sizeof *c);
+    if (!c) return EVMJIT_ERR_OUT_OF_MEMORY;
+    if (TB_INNER) {
+        evmjit_error err = TB_INNER->create_compiler(TB_INNER->user, opt_level, &c->inner, err_buf, n);
+        if (err != EVMJIT_OK) {
+            free(c);
+            return err;
+        }
+    }
+    *compiler = c;
     atomic_fetch_add(&TB.creates, 1);
-    return *compiler ? EVMJIT_OK : EVMJIT_ERR_OUT_OF_MEMORY;
+    return EVMJIT_OK;
 }
 
 static inline void tb_destroy(void *user, void *compiler) {
     (void)user;
-    free(compiler);
+    tb_compiler *c = (tb_compiler *)compiler;
+    if (TB_INNER) TB_INNER->destroy_compiler(TB_INNER->user, c->inner);
+    free(c);
     atomic_fetch_add(&TB.destroys, 1);
 }
 
@@ -237,12 +259,22 @@ static inline evmjit_error tb_compile_jit(void *user, void *compiler, const evmj
     if (!compiler) return EVMJIT_ERR_INVALID_ARGUMENT;
     evmjit_error err = tb_compile(req, out);
     if (err != EVMJIT_OK) return err;
-    tb_code *c = (tb_code *)malloc(sizeof *c);
+    tb_code *c = (tb_code *)calloc(1, sizeof *c);
     if (!c) return EVMJIT_ERR_OUT_OF_MEMORY;
-    c->bytes = 1000 + req->code_size;
-    out->fn = evmjit_interpret;
+    if (TB_INNER) {
+        err = TB_INNER->compile_jit(TB_INNER->user, ((tb_compiler *)compiler)->inner, req, out);
+        if (err != EVMJIT_OK) {
+            free(c);
+            return err;
+        }
+        c->inner = out->code;
+        c->bytes = out->code_bytes;
+    } else {
+        c->bytes = 1000 + req->code_size;
+        out->fn = evmjit_interpret;
+        out->code_bytes = c->bytes;
+    }
     out->code = c;
-    out->code_bytes = c->bytes;
     atomic_fetch_add(&TB.live_code_bytes, (long)c->bytes);
     atomic_fetch_add(&TB.jit_compiles, 1);
     return EVMJIT_OK;
@@ -254,6 +286,11 @@ static inline evmjit_error tb_compile_aot(void *user, void *compiler, const evmj
     if (!compiler) return EVMJIT_ERR_INVALID_ARGUMENT;
     evmjit_error err = tb_compile(req, out);
     if (err != EVMJIT_OK) return err;
+    if (TB_INNER) {
+        err = TB_INNER->compile_aot(TB_INNER->user, ((tb_compiler *)compiler)->inner, req, out);
+        if (err == EVMJIT_OK) atomic_fetch_add(&TB.aot_compiles, 1);
+        return err;
+    }
     out->object_size = 64 + req->code_size;
     out->object = (uint8_t *)calloc(1, out->object_size);
     if (!out->object) return EVMJIT_ERR_OUT_OF_MEMORY;
@@ -269,12 +306,17 @@ static inline void tb_free_code(void *user, void *code_handle) {
     tb_code *c = (tb_code *)code_handle;
     atomic_fetch_sub(&TB.live_code_bytes, (long)c->bytes);
     atomic_fetch_add(&TB.code_frees, 1);
+    if (c->inner) TB_INNER->free_code(TB_INNER->user, c->inner);
     free(c);
 }
 
 static inline void tb_free_object(void *user, evmjit_compile_output *out) {
     (void)user;
-    free(out->object);
+    if (TB_INNER) {
+        TB_INNER->free_object(TB_INNER->user, out);
+    } else {
+        free(out->object);
+    }
     out->object = NULL;
     atomic_fetch_add(&TB.object_frees, 1);
 }
@@ -299,10 +341,20 @@ typedef struct test_store {
     int n;
     atomic_int fail_load_all_after; /* load_all fails after this many artifacts (-1: never) */
     atomic_long loads, stores, unloads, live_handles;
+    /* When set (with TB_INNER), artifacts really go to this store (a directory store) and
+       load with dlopen; this one keeps the list and the counts the tests read. */
+    const evmjit_artifact_store *inner;
 } test_store;
 
 static inline evmjit_error ts_artifact(test_store *s, int i, evmjit_artifact *out) {
     memset(out, 0, sizeof *out);
+    if (s->inner) {
+        evmjit_error err = s->inner->load(s->inner->user, &s->items[i].hash, s->items[i].rev, out);
+        if (err != EVMJIT_OK) return err;
+        atomic_fetch_add(&s->loads, 1);
+        atomic_fetch_add(&s->live_handles, 1);
+        return EVMJIT_OK;
+    }
     out->code_hash = s->items[i].hash;
     out->rev = s->items[i].rev;
     out->fn = evmjit_interpret; /* what dlsym would give: a callable evmjit_fn */
@@ -357,6 +409,8 @@ static inline evmjit_error ts_store(void *user, const evmjit_artifact_object *ob
     if (ts_find(s, &obj->code_hash, obj->rev) < 0) { /* an existing name is never overwritten */
         if (s->n == 64) {
             err = EVMJIT_ERR_IO;
+        } else if (s->inner && (err = s->inner->store(s->inner->user, obj)) != EVMJIT_OK) {
+            /* the directory store refused it: nothing recorded */
         } else {
             ts_item *it = &s->items[s->n];
             it->object = (uint8_t *)malloc(obj->object_size);
@@ -380,15 +434,20 @@ static inline evmjit_error ts_store(void *user, const evmjit_artifact_object *ob
 static inline evmjit_error ts_clear(void *user) {
     test_store *s = (test_store *)user;
     mtx_lock(&s->mtx);
+    evmjit_error err = s->inner ? s->inner->clear(s->inner->user) : EVMJIT_OK;
     for (int i = 0; i < s->n; i++) free(s->items[i].object);
     s->n = 0;
     mtx_unlock(&s->mtx);
-    return EVMJIT_OK;
+    return err;
 }
 
 static inline void ts_unload(void *user, const evmjit_artifact *a) {
     test_store *s = (test_store *)user;
-    free(a->handle);
+    if (s->inner) {
+        s->inner->unload(s->inner->user, a);
+    } else {
+        free(a->handle);
+    }
     atomic_fetch_add(&s->unloads, 1);
     atomic_fetch_sub(&s->live_handles, 1);
 }
