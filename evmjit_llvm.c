@@ -53,9 +53,11 @@
    pointers in the frame (frame->builtins, frame->msg, ...), so an AOT object has no
    undefined symbols beyond libc (memcpy/memset).
 
-   Debugging aids (environment): EVMJIT_LLVM_STATS prints the analysis counts of each
-   compilation, EVMJIT_LLVM_DUMP the optimised IR, EVMJIT_LLVM_FASTCG forces the cheap code
-   generator (for measuring), EVMJIT_CC names the AOT link driver (default cc).
+   Debugging aids (environment): EVMJIT_LLVM_STATS prints the analysis counts, phase times
+   and object size of each compilation, EVMJIT_LLVM_DUMP the optimised IR, EVMJIT_LLVM_FASTCG
+   forces the cheap code generator (for measuring), EVMJIT_LLVM_OPTIONS passes options to
+   LLVM's own parser once (for example "-time-passes"), EVMJIT_CC names the AOT link driver
+   (default cc).
 
    Internal names in this file start with el_ (evmjit llvm). */
 #include <errno.h>
@@ -76,6 +78,7 @@
 
 #include <llvm/Config/llvm-config.h>
 #include <llvm-c/Analysis.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/LLJIT.h>
@@ -1682,6 +1685,17 @@ static bool el_init_ok;
 static void el_global_init(void) {
     el_init_ok = mtx_init(&el_lock, mtx_plain) == thrd_success;
     if (LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter()) el_init_ok = false;
+    /* debugging aid: EVMJIT_LLVM_OPTIONS="-time-passes ..." goes to LLVM's option parser */
+    const char *opts = getenv("EVMJIT_LLVM_OPTIONS");
+    if (opts && *opts) {
+        static char buf[1024];
+        const char *argv[33] = {"evmjit"};
+        int argc = 1;
+        snprintf(buf, sizeof buf, "%s", opts);
+        for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && argc < 32; tok = strtok_r(NULL, " ", &save))
+            argv[argc++] = tok;
+        LLVMParseCommandLineOptions(argc, argv, "evmjit");
+    }
 }
 
 /* Takes a reference to the process-wide LLJIT, creating it on first use. */
@@ -1912,6 +1926,13 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     }
     LLVMDisposeModule(mod);
     LLVMContextDispose(ctx);
+    if (getenv("EVMJIT_LLVM_STATS")) /* debugging aid */
+        fprintf(stderr,
+                "evmjit_llvm: %zu bytes: analysis %.2f ms, IR %.2f ms, passes %.2f ms, codegen %.2f ms, "
+                "object %zu bytes%s\n",
+                code_size, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
+                (double)(t4 - t3) / 1e6, r == EVMJIT_OK ? LLVMGetBufferSize(*obj) : 0,
+                big ? " (big: the cheap path)" : "");
     if (t) {
         t->analysis_ns = t1 - t0;
         t->ir_ns = t2 - t1;

@@ -20,12 +20,15 @@ static void usage(FILE *out) {
             "usage: evmjit COMMAND [ARGS...]\n"
             "commands:\n"
             "  keccak TEXT    print the keccak-256 of TEXT\n"
-            "  statetest [--mode interp] [--fork NAME] [--filter SUBSTRING] [--skip-list FILE]\n"
+            "  statetest [--mode interp|jit|aot] [--fork NAME] [--filter SUBSTRING]\n"
+            "            [--skip-list FILE] [--shard K/N]\n"
             "            [--evmc MODULE.so [--evmc-option NAME=VALUE]...] [-v] PATH...\n"
             "                 run the state tests in each file or directory (recursively);\n"
             "                 ends with \"N passed, M failed[, K skipped]\", exits 1 on failure;\n"
-            "                 --evmc runs every frame through an EVMC module instead\n"
-            "  vmtest [--mode interp] [--fork NAME] [--filter SUBSTRING] [-v] PATH...\n"
+            "                 --evmc runs every frame through an EVMC module instead;\n"
+            "                 --shard K/N runs the files whose name hashes to K of N\n"
+            "  vmtest [--mode interp|jit|aot] [--fork NAME] [--filter SUBSTRING] [--shard K/N]\n"
+            "         [-v] PATH...\n"
             "                 run legacy VM tests (default fork: Homestead)\n"
             "  bench [--json FILE] [--filter SUBSTRING] [--mode interp|jit|aot|all]\n"
             "        [--min-time SECONDS] [FIXTURE_OR_DIR...]\n"
@@ -105,6 +108,15 @@ static void *run_tests(void *arg) {
             o.filter = val, i++;
         } else if (!strcmp(a, "--skip-list") && val) {
             o.skip_list = val, i++;
+        } else if (!strcmp(a, "--shard") && val) {
+            char *end;
+            unsigned long k = strtoul(val, &end, 10), n = 0;
+            if (*end == '/') n = strtoul(end + 1, &end, 10);
+            if (*end || n < 1 || n > 1000 || k >= n) {
+                fprintf(stderr, "evmjit: --shard wants K/N with 0 <= K < N <= 1000, not '%s'\n", val);
+                return NULL;
+            }
+            o.shard = (unsigned)k, o.shards = (unsigned)n, i++;
         } else if (!strcmp(a, "--evmc") && val) {
             evmc_path = val, i++;
         } else if (!strcmp(a, "--evmc-option") && val && strchr(val, '=') &&

@@ -1025,8 +1025,21 @@ static void st_run_item(st_run *run, const statetest_item *v) {
     host_destroy(h);
 }
 
+unsigned statetest_shard_of(const char *path, unsigned shards) {
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *name; name++) h = (h ^ (uint8_t)*name) * 16777619u;
+    return shards ? h % shards : 0;
+}
+
+static bool st_in_shard(const statetest_options *o, const char *path) {
+    return o->shards <= 1 || statetest_shard_of(path, o->shards) == o->shard;
+}
+
 static void st_run_file(void *user, const char *path) {
     st_run *run = user;
+    if (!st_in_shard(run->o, path)) return;
     statetest_file f;
     statetest_file_load(run->o, false, path, &f);
     for (size_t i = 0; i < f.count; i++) st_run_item(run, &f.items[i]);
@@ -1225,6 +1238,7 @@ done:
 
 static void vm_run_file(void *user, const char *path) {
     st_run *run = user;
+    if (!st_in_shard(run->o, path)) return;
     json_error_t err;
     json_t *root = json_load_file(path, JSON_ALLOW_NUL, &err);
     if (!root) {

@@ -28,7 +28,12 @@ typedef struct statetest_options {
     const char *skip_list;  /* path of a skip list (NULL: none), see statetest_load_skips */
     bool verbose;           /* print every vector, and our post state on a root mismatch */
     evmjit_revision vm_rev; /* the revision VM tests run under */
+    unsigned shard, shards;  /* shards > 1: run only the files with statetest_shard_of() == shard */
 } statetest_options;
+
+/* The shard (0..shards-1) of a test file: a hash of its file name (not its directory), so
+   the selection is the same from any checkout and does not shift when files are added. */
+unsigned statetest_shard_of(const char *path, unsigned shards);
 
 typedef struct statetest_counts {
     long passed;

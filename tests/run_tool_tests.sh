@@ -5,7 +5,7 @@
 #   build/evmjit statetest  $EVMJIT_FIXTURES/bench/evm-benchmarks     (London post states)
 #   build/evmjit bench      two small bench fixtures, its JSON checked by build/tests/test_bench
 #   the state and VM tests again through build/libevmjit.so (--evmc) in interpreter, jit and
-#   tiered modes
+#   tiered modes; a fifth of the state tests and all VM tests in aot mode
 # plus bad-input checks: malformed JSON, an odd-length hex string and an unknown fork name must
 # each be reported as a failure (exit status 1), never crash the tool.
 # Ends with the summed "N passed, M failed[, K skipped]"; exits 1 on any failure.
@@ -121,6 +121,34 @@ elif [ -d "$FIX/state" ]; then
 else
     echo "SKIP: EVMC module: fixtures not found at $FIX/state (set EVMJIT_FIXTURES)"
     skip=$((skip + 1))
+fi
+
+# ---- AOT through the tool -----------------------------------------------------------------------
+# --mode aot compiles every frame into a shared object (linked with cc) before it runs. Linking
+# dominates, so the state tests run one deterministic fifth of the files (--shard 0/5: by a
+# hash of the file name); the legacy VM tests run whole.
+if [ -d "$FIX/state" ] && [ -d "$FIX/vm/VMTests" ]; then
+    if "$TOOL" statetest --mode aot "$FIX/state/osaka" >/dev/null 2>&1; then
+        run_suite "state tests, aot, shard 0/5" statetest --mode aot --shard 0/5 "${skip_list_args[@]}" "$FIX/state"
+        run_suite "VM tests, aot" vmtest --mode aot "$FIX/vm/VMTests"
+    else
+        echo "SKIP: aot mode: this build has no LLVM backend (see make llvm-status)"
+        skip=$((skip + 1))
+    fi
+    # the five shards split the VM tests exactly
+    total=0
+    for k in 0 1 2 3 4; do
+        n=$("$TOOL" vmtest --shard "$k/5" "$FIX/vm/VMTests" 2>&1 | sed -nE 's/^([0-9]+) passed, 0 failed$/\1/p')
+        total=$((total + ${n:-0}))
+    done
+    whole=$("$TOOL" vmtest "$FIX/vm/VMTests" 2>&1 | sed -nE 's/^([0-9]+) passed, 0 failed$/\1/p')
+    if [ -n "$whole" ] && [ "$total" = "$whole" ]; then
+        echo "ok   --shard: five shards of the VM tests add up to the $whole tests"
+        pass=$((pass + 1))
+    else
+        echo "FAIL --shard: five shards of the VM tests give $total tests, the whole run ${whole:-?}"
+        fail=$((fail + 1))
+    fi
 fi
 
 # ---- bench ------------------------------------------------------------------------------------
