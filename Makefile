@@ -78,7 +78,7 @@ $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADE
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
 
-$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: tests/cache_testlib.h
+$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache $(BUILD)/tests/test_conc_prewarm: tests/cache_testlib.h
 $(BUILD)/tests/test_store $(BUILD)/tests/test_conc_store: tests/cache_testlib.h
 
 # Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.
