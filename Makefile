@@ -55,7 +55,8 @@ llvm-random:
 endif
 
 .PHONY: all tests test clean llvm-status llvm-random demo
-all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache $(BUILD)/bench_evmc llvm-status
+all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache $(BUILD)/bench_evmc \
+     $(BUILD)/prewarm llvm-status
 tests: $(TESTS)
 
 llvm-status:
@@ -69,6 +70,11 @@ endif
 
 $(BUILD)/evmjit: examples/evmjit.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) $(LLVM_OBJ) | $(BUILD)
 	$(CC) $(ALLCFLAGS) $(LLVM_DEFS) -o $@ examples/evmjit.c $(HOST_SRCS) $(LLVM_OBJ) $(LDLIBS_HOST) \
+	  $(LLVM_LDLIBS) $(LDLIBS_CORE)
+
+# The prewarm example (issue 9): a synthetic block without and with a prewarm session.
+$(BUILD)/prewarm: examples/prewarm.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) $(LLVM_OBJ) | $(BUILD)
+	$(CC) $(ALLCFLAGS) $(LLVM_DEFS) -o $@ examples/prewarm.c $(HOST_SRCS) $(LLVM_OBJ) $(LDLIBS_HOST) \
 	  $(LLVM_LDLIBS) $(LDLIBS_CORE)
 
 $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADER) | $(BUILD)/tests
