@@ -1257,8 +1257,8 @@ EVMJIT_API evmjit_error evmjit_prewarm_touch(const evmjit_prewarm_tx *tx,
 EVMJIT_API void evmjit_prewarm_set_executed(evmjit_prewarm *pw, uint64_t index);
 
 /* Stop: no transaction starts any more, touches are ignored, submit answers STOPPED; running
-   callbacks finish. Idempotent. Any thread, a callback too; never blocks (wakes idle
-   workers). */
+   callbacks finish. Idempotent. Any thread, a callback too; never waits for a callback (takes
+   the session's mutex for O(1) work and wakes idle workers). */
 EVMJIT_API void evmjit_prewarm_stop(evmjit_prewarm *pw);
 
 /* Whether the session was stopped (a long callback may poll it to return early). Any
@@ -6003,7 +6003,8 @@ typedef struct evmjit__pw_counters {
 #undef EVMJIT__PW_COUNTER_FIELD
 } evmjit__pw_counters;
 
-#define EVMJIT__PW_ADD(pw, name, v) atomic_fetch_add_explicit(&(pw)->c.name, (v), memory_order_relaxed)
+#define EVMJIT__PW_ADD(pw, name, v)                                                           \
+    atomic_fetch_add_explicit(&(pw)->c.name, (v), memory_order_relaxed)
 #define EVMJIT__PW_GET(pw, name) atomic_load_explicit(&(pw)->c.name, memory_order_relaxed)
 
 typedef struct evmjit__pw_worker {
@@ -6355,7 +6356,8 @@ EVMJIT_API evmjit_error evmjit_prewarm_submit(evmjit_prewarm *pw, void *const *t
         err = EVMJIT_ERR_BUSY;
     } else {
         /* chunks first (a failure leaves the count alone), then the slots */
-        for (uint64_t c = n / EVMJIT__PW_CHUNK; count && c <= (n + count - 1) / EVMJIT__PW_CHUNK; c++)
+        uint64_t last = count ? (n + count - 1) / EVMJIT__PW_CHUNK : 0;
+        for (uint64_t c = n / EVMJIT__PW_CHUNK; count && c <= last; c++)
             if (!pw->chunks[c] &&
                 !(pw->chunks[c] = (void **)evmjit__alloc(a, EVMJIT__PW_CHUNK * sizeof(void *)))) {
                 err = EVMJIT_ERR_OUT_OF_MEMORY;

@@ -97,7 +97,7 @@ static void usage(FILE *out) {
             "  --txs N              transactions in the block (default %d)\n"
             "  --max-gas GAS        leave out fixture vectors that use more gas (default %d)\n"
             "  --workers N          prewarm worker threads (default: the number of CPUs)\n"
-            "  --compile-workers N  the runtime's compiler threads (default: its own, ceil(cpus/2))\n"
+            "  --compile-workers N  the runtime's compiler threads (default: ceil(cpus/2))\n"
             "  --seed N             which vector each transaction runs (default %d)\n"
             "  --no-jit             no compiler backend: interpreter-only figures\n"
             "  -v, --verbose        print every compilation (to stderr)\n"
@@ -107,8 +107,8 @@ static void usage(FILE *out) {
             "FIXTURE_OR_DIR: state tests or revmc-style transaction lists. Default:\n"
             "$EVMJIT_FIXTURES/bench/evm-benchmarks and $EVMJIT_FIXTURES/bench/revmc,\n"
             "EVMJIT_FIXTURES defaulting to ../shared/fixtures.\n"
-            "Exit status: 0 when every transaction gave the interpreter's result, 1 otherwise, 2 on\n"
-            "a usage error.\n",
+            "Exit status: 0 when every transaction gave the interpreter's result, 1 otherwise,\n"
+            "2 on a usage error.\n",
             DEFAULT_TXS, DEFAULT_MAX_GAS, DEFAULT_SEED);
 }
 
@@ -246,7 +246,8 @@ static void run_block(const block *b, const options *o, const evmjit_backend *ba
         err = evmjit_prewarm_begin(rt, &pd, &pw);
         if (err == EVMJIT_OK) err = evmjit_prewarm_submit(pw, NULL, b->tx_count, NULL);
         if (err != EVMJIT_OK)
-            snprintf(res->note, sizeof res->note, "prewarm unavailable: %s", evmjit_error_name(err));
+            snprintf(res->note, sizeof res->note, "prewarm unavailable: %s",
+                     evmjit_error_name(err));
     }
     for (size_t i = 0; i < b->tx_count; i++) {
         const vector *v = &b->vectors[b->txs[i]];
