@@ -59,7 +59,8 @@ llvm-random:
 endif
 
 .PHONY: all tests test clean llvm-status llvm-random demo
-all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache $(BUILD)/bench_evmc llvm-status
+all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache $(BUILD)/bench_evmc \
+     $(BUILD)/prewarm llvm-status
 tests: $(TESTS)
 
 llvm-status:
@@ -75,6 +76,11 @@ $(BUILD)/evmjit: examples/evmjit.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) $(LLVM_OB
 	$(CC) $(ALLCFLAGS) $(LLVM_DEFS) -o $@ examples/evmjit.c $(HOST_SRCS) $(LLVM_OBJ) $(LDLIBS_HOST) \
 	  $(LLVM_LDLIBS) $(LDLIBS_CORE)
 
+# The prewarm example (issue 9): a synthetic block without and with a prewarm session.
+$(BUILD)/prewarm: examples/prewarm.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) $(LLVM_OBJ) | $(BUILD)
+	$(CC) $(ALLCFLAGS) $(LLVM_DEFS) -o $@ examples/prewarm.c $(HOST_SRCS) $(LLVM_OBJ) $(LDLIBS_HOST) \
+	  $(LLVM_LDLIBS) $(LDLIBS_CORE)
+
 $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ tests/compile_only.c tests/compile_only_b.c $(LDLIBS_CORE)
 
@@ -82,7 +88,7 @@ $(BUILD)/tests/compile_only: tests/compile_only.c tests/compile_only_b.c $(HEADE
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(HOST_SRCS) $(HOST_HDRS) $(HEADER) | $(BUILD)/tests
 	$(CC) $(ALLCFLAGS) -o $@ $< $(HOST_SRCS) $(LDLIBS_HOST) $(LDLIBS_CORE)
 
-$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache: tests/cache_testlib.h
+$(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache $(BUILD)/tests/test_conc_prewarm: tests/cache_testlib.h
 $(BUILD)/tests/test_store $(BUILD)/tests/test_conc_store: tests/cache_testlib.h
 
 # Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.

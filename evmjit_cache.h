@@ -69,6 +69,18 @@
    reclamation plus counted references; details in "The code cache runtime" below. No caller
    ever waits for a compiler unless it asks to (blocking lookups, evmjit_compile_sync).
    Callbacks (logger, on_compilation) run on runtime threads and must be thread-safe.
+   A prewarm session (evmjit_prewarm_begin) adds its own worker threads, which run your
+   transaction callback; they hand compilations to the runtime like any caller.
+
+   Prewarm
+   -------
+   Before a block executes, a prewarm session runs its transactions speculatively on worker
+   threads through your callback and promotes every code they enter that is not resident to
+   the compile queue, ordered by the first transaction that touched it; the sequential
+   execution then finds native code. Streaming submission, skipping what the sequential
+   executor passed (set_executed), stop, finish with or without commit and a report; with
+   touch_from_execute, evmjit_execute itself reports every frame. Details and an example in
+   "Prewarm" below the runtime API.
 
    Artifact store layout
    ---------------------
@@ -204,7 +216,8 @@ extern "C" {
     X(CORRUPT, "corrupt or foreign data")                                                     \
     X(UNTRUSTED, "untrusted file or directory permissions")                                   \
     X(SHUTDOWN, "runtime is shutting down")                                                   \
-    X(THREAD, "thread creation failed")
+    X(THREAD, "thread creation failed")                                                       \
+    X(STOPPED, "stopped (a prewarm session takes no more work)")
 
 typedef enum evmjit_error {
 #define EVMJIT_ERROR_ENUM(name, text) EVMJIT_ERR_##name,
@@ -896,6 +909,9 @@ typedef struct evmjit_runtime_stats {
     uint64_t store_errors;
     uint64_t programs_freed;    /* programs whose code was freed (last reference gone) */
     uint64_t compiler_creates;  /* per-worker compilers created (recycling creates more) */
+    uint64_t prewarm_requests;  /* requests prewarm sessions handed over (compile or observe) */
+    uint64_t cancelled;         /* prewarm compilations taken back before a worker started them
+                                   (evmjit_prewarm_finish without commit) */
     /* gauges */
     uint64_t resident_entries; /* programs in the resident table */
     uint64_t resident_jit;
@@ -1052,6 +1068,212 @@ EVMJIT_API evmjit_program *evmjit_program_acquire(evmjit_runtime *rt, evmjit_pro
    release of an evicted program lets the backend free its code. NULL program: no-op. Any
    thread; never blocks, never frees on the caller's thread. */
 EVMJIT_API void evmjit_program_release(evmjit_runtime *rt, evmjit_program *program);
+
+/* ============================================================================================
+   Prewarm: compile what a block will need before it needs it
+   ============================================================================================
+
+   Execution clients run a block's transactions speculatively in parallel before the real,
+   sequential execution, to warm their state caches. A prewarm session turns the same pass to
+   code: worker threads run your callback for each transaction against read-only state, the
+   callback reports every frame it enters (evmjit_prewarm_touch, or evmjit_execute does it for
+   you with touch_from_execute), and every code that is not resident yet is promoted to the
+   runtime's compile queue - earlier transactions first - so that the sequential execution
+   finds native code instead of the interpreter.
+
+       static evmjit_error run_tx(const evmjit_prewarm_tx *t) {  // on a prewarm worker
+           my_block *b = t->user;
+           return speculate(b, t->index);  // evmjit_execute(...) on read-only state
+       }
+
+       evmjit_prewarm_desc pd = {0};
+       pd.execute = run_tx;
+       pd.user = block;
+       pd.touch_from_execute = true;       // every frame evmjit_execute runs is touched
+       evmjit_prewarm *pw;
+       if (evmjit_prewarm_begin(rt, &pd, &pw) == EVMJIT_OK) {
+           evmjit_prewarm_submit(pw, NULL, block->tx_count, NULL);  // more may follow
+           for (uint64_t i = 0; i < block->tx_count; i++) {
+               execute_for_real(block, i);  // evmjit_execute(rt, ...): hits native code
+               evmjit_prewarm_set_executed(pw, i);
+           }
+           evmjit_prewarm_report rep;
+           evmjit_prewarm_finish(pw, true, &rep);
+       }
+
+   Transactions are numbered 0, 1, 2... in submission order; evmjit_prewarm_submit may be
+   called again while the workers run (streaming). Workers take the next transaction from one
+   shared cursor, so they run in block order, each as soon as a worker is free (no fixed
+   chunks). Nothing runs before min_transactions have been submitted (small blocks are not
+   worth the threads). evmjit_prewarm_set_executed(i) says the sequential executor has run
+   transaction i: transactions up to i that have not started are skipped. evmjit_prewarm_stop
+   ends the session's work: no new transaction starts and touches are no longer recorded;
+   running callbacks finish (they can poll evmjit_prewarm_stopped to return early).
+
+   Touches. Each key (code hash, revision) counts once per session; its first touch decides,
+   in this order: resident or already compiling -> already_resident; empty, longer than the
+   runtime's max_code_size, or failed to compile before -> ineligible; max_promotions
+   reached -> over_limit; the runtime's request queue full -> rejected_full; else promoted:
+     EVMJIT_PREWARM_COMPILE (default)  a compilation request now (threshold skipped), in the
+                                       runtime's mode (JIT or AOT);
+     EVMJIT_PREWARM_OBSERVE            `observations` misses are added to the key's normal
+                                       hotness (hot_threshold); when that makes it hot it is
+                                       compiled at once (the session has its code).
+   The runtime's bounds and counters apply as for any request (max_in_flight, max_cold_keys;
+   stats prewarm_requests). A code promoted before an evmjit_clear_resident is discarded by
+   the clear like every compilation, and not promoted again by this session.
+
+   Priority. The runtime orders the compilations that no worker has started: first those a
+   caller waits for (compile_sync, blocking lookups), then prewarm promotions by the index of
+   the transaction whose touch promoted them (for evmjit_prewarm_submit_codes, the index
+   given), then everything else (hot keys, evmjit_compile); first come, first served within
+   each. Workers take transactions in order, so "the touch that promoted it" is the first
+   transaction that touched the code, up to the few that run at the same moment. A job keeps
+   its place once queued.
+
+   Commit. Promotions reach the runtime as they happen, so compilation overlaps both the
+   speculative and the sequential execution. evmjit_prewarm_finish(pw, true, ...) keeps them.
+   evmjit_prewarm_finish(pw, false, ...) - the block will not execute after all - takes back
+   every compilation that only this session asked for and that no compiler worker has
+   started: it is dropped and its key forgotten (report.cancelled, stats cancelled).
+   Compilations already running, and keys someone else asked for too (a compile_sync waiter,
+   evmjit_compile, a hot key, another session), go on; observations already added stay.
+
+   Threads. evmjit_prewarm_begin starts worker_threads threads ("evmjit-prewarm") that run
+   the callback; touches made there use only the session's mutex (O(1) work) and the
+   runtime's request queue, never a compiler. evmjit_prewarm_finish stops the session, waits
+   for running callbacks (at most finish_timeout_ms), cancels (without commit) and frees it.
+   Finish every session before destroying its runtime.
+*/
+
+typedef struct evmjit_prewarm evmjit_prewarm;
+
+/* One transaction, as a callback sees it. Valid during the callback. */
+typedef struct evmjit_prewarm_tx {
+    evmjit_prewarm *session;
+    uint64_t index;  /* submission order, from 0 */
+    void *tx;        /* the pointer evmjit_prewarm_submit was given for it (NULL if none) */
+    void *user;      /* evmjit_prewarm_desc.user */
+    uint32_t worker; /* 0 .. worker_threads - 1: index per-worker state (one host per worker) */
+} evmjit_prewarm_tx;
+
+/* Runs transaction tx->index speculatively against read-only state and touches every frame
+   it enters. A non-OK return is counted (report.errors), never fatal. Called on a prewarm
+   worker thread, many at once; must not call evmjit_prewarm_finish. */
+typedef evmjit_error (*evmjit_prewarm_fn)(const evmjit_prewarm_tx *tx);
+
+typedef enum evmjit_prewarm_promote {
+    EVMJIT_PREWARM_DEFAULT = 0, /* COMPILE */
+    EVMJIT_PREWARM_COMPILE = 1, /* compile at once, with priority */
+    EVMJIT_PREWARM_OBSERVE = 2  /* add `observations` to the normal hotness */
+} evmjit_prewarm_promote;
+
+/* Session settings. Zero in any field means the default; evmjit_prewarm_settings returns the
+   values in use. */
+typedef struct evmjit_prewarm_desc {
+    evmjit_prewarm_fn execute; /* NULL: no workers (only evmjit_prewarm_submit_codes) */
+    void *user;                /* evmjit_prewarm_tx.user */
+    /* evmjit_execute touches every frame it runs on a worker during a callback, with the
+       callback's transaction index (any runtime argument, NULL included) */
+    bool touch_from_execute;
+    evmjit_prewarm_promote promote; /* 0: EVMJIT_PREWARM_COMPILE */
+    int worker_threads;             /* 0: the number of CPUs; 1..256 */
+    uint64_t min_transactions;      /* fewer submitted: nothing runs; 0: 1 */
+    uint64_t max_promotions;        /* 0: the runtime's max_in_flight; EVMJIT_OFF: no limit */
+    uint64_t observations;          /* OBSERVE: misses added per promoted code; 0: 1 */
+    uint64_t max_codes;             /* distinct keys recorded; 0: 65536; EVMJIT_OFF: no limit */
+    uint64_t max_transactions;      /* 0: 1048576; at most 2^32 */
+    uint64_t finish_timeout_ms;     /* finish waits this long for callbacks and the backend;
+                                       0: 10000 */
+} evmjit_prewarm_desc;
+
+/* What a session did. submitted == run + skipped + not_run, and
+   codes_touched == already_resident + ineligible + over_limit + rejected_full + promoted. */
+typedef struct evmjit_prewarm_report {
+    uint64_t submitted;        /* transactions submitted */
+    uint64_t run;              /* callbacks that ran (errors included) */
+    uint64_t skipped;          /* not started: the sequential executor had passed them */
+    uint64_t not_run;          /* not started: stopped first, or below min_transactions */
+    uint64_t errors;           /* callbacks that returned an error */
+    bool below_minimum;        /* fewer than min_transactions were submitted: nothing ran */
+    uint64_t touches;          /* evmjit_prewarm_touch calls and frames evmjit_execute touched */
+    uint64_t ignored_touches;  /* ... of which after stop (not recorded) */
+    uint64_t untracked;        /* first touches not recorded: max_codes reached or no memory */
+    uint64_t codes_touched;    /* distinct keys touched or submitted */
+    uint64_t already_resident; /* resident, or being compiled, at the first touch */
+    uint64_t ineligible;       /* empty, over max_code_size, or failed to compile before */
+    uint64_t over_limit;       /* not promoted: max_promotions reached */
+    uint64_t rejected_full;    /* not promoted: the runtime's request queue was full (BUSY), or
+                                  no memory */
+    uint64_t promoted;         /* handed to the runtime */
+    uint64_t cancelled;        /* finish without commit: promotions taken back (not started) */
+    uint64_t elapsed_ns;       /* from begin to finish */
+} evmjit_prewarm_report;
+
+/* Begin a prewarm session on rt: starts the runtime's threads if needed and worker_threads
+   prewarm workers, which wait for transactions. desc may be NULL (no callback: codes lists
+   only). Returns EVMJIT_OK and *out, or INVALID_ARGUMENT (a nonsense setting, logged with its
+   name), UNSUPPORTED (the runtime cannot compile: no backend, no workers, or AOT mode without
+   a store; logged), OUT_OF_MEMORY, THREAD (nothing is left behind). Any thread; blocks for
+   thread creation. */
+EVMJIT_API evmjit_error evmjit_prewarm_begin(evmjit_runtime *rt, const evmjit_prewarm_desc *desc,
+                                             evmjit_prewarm **out);
+
+/* The settings in use, defaults resolved. Any thread while the session lives; never
+   blocks. */
+EVMJIT_API void evmjit_prewarm_settings(const evmjit_prewarm *pw, evmjit_prewarm_desc *out);
+
+/* Append count transactions, numbered on from the last ones (*first_index, may be NULL, gets
+   the first number). txs (may be NULL: every pointer NULL) gives each one's pointer for the
+   callback; the pointed-to data must stay valid until finish. All or nothing: EVMJIT_OK,
+   INVALID_ARGUMENT (no callback in the desc), STOPPED, BUSY (more than max_transactions in
+   all), OUT_OF_MEMORY. Any thread (a callback too); O(count) under the session's mutex,
+   never waits for a callback. */
+EVMJIT_API evmjit_error evmjit_prewarm_submit(evmjit_prewarm *pw, void *const *txs, size_t count,
+                                              uint64_t *first_index);
+
+/* Touch every code of a list on the calling thread, as if transaction `index` had touched
+   them (its priority; list order breaks ties). For callers that already know the set; not
+   subject to min_transactions. Returns EVMJIT_OK (what each code became is in the report),
+   INVALID_ARGUMENT, or STOPPED. Any thread; never waits for a compiler (briefly for the
+   session's and the runtime's mutexes; copies each promoted code). */
+EVMJIT_API evmjit_error evmjit_prewarm_submit_codes(evmjit_prewarm *pw,
+                                                    const evmjit_code_ref *codes, size_t count,
+                                                    uint64_t index);
+
+/* Report a frame of transaction tx->index that runs code_hash/code under rev (the first
+   touch of a key may promote it; see "Touches"). Returns EVMJIT_OK (recorded, or seen
+   before), STOPPED (after stop: ignored), INVALID_ARGUMENT (NULL tx, session or hash, NULL
+   code with a size, bad revision). Any thread, usually the callback's; copies the code of a
+   promoted key; never waits for a compiler. */
+EVMJIT_API evmjit_error evmjit_prewarm_touch(const evmjit_prewarm_tx *tx,
+                                             const evmjit_bytes32 *code_hash,
+                                             const uint8_t *code, size_t code_size,
+                                             evmjit_revision rev);
+
+/* The sequential executor has executed transaction `index`: workers skip every transaction
+   up to it that has not started. Lower values than an earlier call are ignored. Any thread;
+   never blocks. */
+EVMJIT_API void evmjit_prewarm_set_executed(evmjit_prewarm *pw, uint64_t index);
+
+/* Stop: no transaction starts any more, touches are ignored, submit answers STOPPED; running
+   callbacks finish. Idempotent. Any thread, a callback too; never waits for a callback (takes
+   the session's mutex for O(1) work and wakes idle workers). */
+EVMJIT_API void evmjit_prewarm_stop(evmjit_prewarm *pw);
+
+/* Whether the session was stopped (a long callback may poll it to return early). Any
+   thread; never blocks. */
+EVMJIT_API bool evmjit_prewarm_stopped(const evmjit_prewarm *pw);
+
+/* Stop, wait for running callbacks and join the workers, then: commit keeps every
+   promotion; !commit takes back those not started (see "Commit"). Fills *report (may be
+   NULL) and frees the session. Returns EVMJIT_OK; TIMEOUT when callbacks (or the runtime's
+   backend) did not finish within finish_timeout_ms - the session is stopped but alive: call
+   finish again; INVALID_ARGUMENT from the session's own callback. No other thread may use
+   the session during or after a successful call. Any thread but the session's workers;
+   blocks up to finish_timeout_ms. */
+EVMJIT_API evmjit_error evmjit_prewarm_finish(evmjit_prewarm *pw, bool commit,
+                                              evmjit_prewarm_report *report);
 
 /* ============================================================================================
    The directory artifact store
@@ -3446,7 +3668,7 @@ done:
                (evmjit_compile, compile_sync, prepare_aot, sync) to the backend through a
                mutex-protected request list (O(1) under the lock).
      backend   one thread, the ONLY writer of the resident table. Owns the cold-key map, the
-               in-flight map, the pending-job list, the retired list and every entry's
+               in-flight map, the pending-job heap, the retired list and every entry's
                backend-only fields. Each wake-up (timed, absolute deadline; or signalled)
                it: purges entries of an old generation, publishes worker results, admits
                requests, drains at most drain_batch events (all of them for a sync),
@@ -3455,6 +3677,9 @@ done:
      workers   N threads. Each pops jobs from the bounded worker queue, owns one compiler
                (created lazily, recycled after recycle_after jobs), compiles or loads from
                the artifact store, and appends the result to the result list.
+     prewarm   per evmjit_prewarm session, its own threads run the user's transaction callback
+               and turn first touches into requests (like callers). A session's own mutex
+               guards its touched-key map and its transaction slots.
    One mutex (rt->mtx) guards the request list, worker queue, result list, waiters and the
    sync counters; nobody holds it while compiling, draining or looking up.
 
@@ -3462,8 +3687,11 @@ done:
      The event ring is a bounded multi-producer single-consumer queue (Vyukov's per-cell
      sequence numbers): events are consumed in the order producers claimed their cells, so
      each producer's events keep their order; a full ring drops the event and counts it.
-     Requests are admitted in arrival order. The worker queue is FIFO except that jobs a
-     caller waits for (compile_sync, blocking lookups) go to its front.
+     Requests are admitted in arrival order. Admitted jobs wait in two heaps with one order
+     (the pending heap, the backend's; the worker queue, under mtx): jobs a caller waits for
+     (compile_sync, blocking lookups), then prewarm promotions by transaction index, then
+     the rest (hot keys, evmjit_compile); admission order within each class. A job's place
+     is fixed when it is admitted; workers always take the first.
 
    Reclamation (epoch based, with counted references on top)
      Every thread that looks something up owns a reader record (process-wide array, one
@@ -3718,16 +3946,37 @@ typedef struct evmjit__event {
     evmjit_bytes32 code_hash;
 } evmjit__event;
 
+/* finish(false) of a prewarm session: a command through the request list. Shared by the
+   finishing caller and the backend (two references; the last release frees it). */
+typedef struct evmjit__cancel {
+    _Atomic uint32_t refs;
+    uint64_t session;   /* whose compilations to take back */
+    uint64_t cancelled; /* how many (under rt->mtx) */
+    bool done;          /* under rt->mtx */
+} evmjit__cancel;
+
 /* A request, then a job: created by a caller (with its own copy of the code), admitted by the
-   backend, run by a worker, published by the backend. Lives in exactly one list at a time. */
+   backend, run by a worker, published by the backend. Lives in exactly one list or heap at a
+   time. */
 typedef struct evmjit__job {
     struct evmjit__job *next;
+    struct evmjit__job *left, *right; /* in a heap (pending, queue) */
+    uint32_t heap_rank;               /* leftist heap: length of the right spine */
     evmjit_runtime *rt;
     evmjit_bytes32 code_hash;
     evmjit_revision rev;
     evmjit_program_kind kind;
     uint8_t *code;
     size_t code_size;
+    /* Heap order, frozen at admission (workers compare it under rt->mtx; fields that change
+       later, such as urgent, never move a queued job): class and priority, then seq. */
+    uint64_t order, seq;
+    /* prewarm: the session that asked (0: none, or several asked: not cancellable; backend
+       only after submission), the touching transaction's index (priority), observations to
+       add instead of compiling at once (OBSERVE; 0: compile) */
+    bool prewarm;
+    uint64_t session, tx_index, observations;
+    evmjit__cancel *cancel; /* not a compilation: a cancel command (no code) */
     bool urgent;         /* a caller waits for it (backend only) */
     bool rerun;          /* a newer generation wants the key: run again after this result */
     evmjit_program_kind rerun_kind; /* ... as this kind (backend only: the job may be running) */
@@ -3745,6 +3994,13 @@ typedef struct evmjit__job_list {
     evmjit__job *head, *tail;
     size_t n;
 } evmjit__job_list;
+
+/* Jobs in order (evmjit__job_before): a leftist heap of the jobs themselves - no allocation,
+   O(log n) push, pop and merge of two heaps. */
+typedef struct evmjit__job_heap {
+    evmjit__job *root;
+    size_t n;
+} evmjit__job_heap;
 
 /* A caller blocked in evmjit_compile_sync; lives on its stack, linked under rt->mtx. */
 typedef struct evmjit__waiter {
@@ -3781,7 +4037,8 @@ typedef struct evmjit__hit_counter {
     X(misses) X(dropped_events) X(dropped_commands) X(dropped_jobs) X(dropped_cold_keys)      \
     X(admitted) X(dispatched) X(succeeded) X(failed) X(discarded) X(evictions)                \
     X(evictions_idle) X(evictions_budget) X(aot_stored) X(aot_loaded) X(store_errors)         \
-    X(programs_freed) X(compiler_creates) X(resident_entries) X(resident_jit) X(resident_aot) \
+    X(programs_freed) X(compiler_creates) X(prewarm_requests) X(cancelled)                    \
+    X(resident_entries) X(resident_jit) X(resident_aot)                                       \
     X(queued_commands) X(pending_jobs) X(tracked_cold_keys) X(jit_code_bytes)                 \
     X(aot_code_bytes) X(retired_waiting)
 
@@ -3820,13 +4077,15 @@ struct evmjit_runtime {
     _Atomic bool stopping; /* shutdown began: compilations should cancel */
     _Atomic bool started;  /* threads exist */
     _Atomic uint32_t threads_running;
+    _Atomic uint32_t prewarm_sessions; /* live sessions (none may be left at destroy) */
+    _Atomic uint64_t prewarm_ids;      /* the last session id handed out */
 
     /* Guarded by mtx (held only for O(1) work, never while compiling). */
     mtx_t mtx;
     cnd_t backend_cnd, worker_cnd, done_cnd, exit_cnd;
     bool shutdown;
     evmjit__job_list requests; /* callers -> backend */
-    evmjit__job_list queue;    /* backend -> workers (bounded: workers x queue_per_worker) */
+    evmjit__job_heap queue;    /* backend -> workers (bounded: workers x queue_per_worker) */
     evmjit__job_list results;  /* workers -> backend */
     evmjit__waiter *waiters;
     uint64_t sync_requested, sync_done;
@@ -3842,7 +4101,8 @@ struct evmjit_runtime {
     uint64_t seen_generation;
     uint64_t next_sweep_ms;
     evmjit__map cold, inflight;
-    evmjit__job_list pending; /* admitted, waiting for room in the worker queue */
+    evmjit__job_heap pending; /* admitted, waiting for room in the worker queue */
+    uint64_t next_seq;        /* admission order (heap ties) */
     uint64_t wanted;          /* WANTED entries */
     uint64_t resident_jit_bytes;
     uint64_t next_report_ms, reported[4]; /* evmjit__report_drops */
@@ -3861,12 +4121,6 @@ static void evmjit__list_push(evmjit__job_list *l, evmjit__job *j) {
     l->tail = j;
     l->n++;
 }
-static void evmjit__list_push_front(evmjit__job_list *l, evmjit__job *j) {
-    j->next = l->head;
-    l->head = j;
-    if (!l->tail) l->tail = j;
-    l->n++;
-}
 static evmjit__job *evmjit__list_pop(evmjit__job_list *l) {
     evmjit__job *j = l->head;
     if (!j) return NULL;
@@ -3881,6 +4135,69 @@ static evmjit__job_list evmjit__list_take(evmjit__job_list *l) {
     evmjit__job_list r = *l;
     memset(l, 0, sizeof *l);
     return r;
+}
+
+/* Heap order: callers that wait, then prewarm promotions by transaction index, then the rest
+   (hot keys, evmjit_compile); admission order within each. */
+#define EVMJIT__ORDER_URGENT 0
+#define EVMJIT__ORDER_PREWARM ((uint64_t)1 << 62) /* + the transaction index */
+#define EVMJIT__ORDER_NORMAL ((uint64_t)2 << 62)
+
+static uint64_t evmjit__job_order(const evmjit__job *job) {
+    if (job->urgent) return EVMJIT__ORDER_URGENT;
+    if (!job->prewarm) return EVMJIT__ORDER_NORMAL;
+    uint64_t i = job->tx_index;
+    return EVMJIT__ORDER_PREWARM + (i < EVMJIT__ORDER_PREWARM - 1 ? i : EVMJIT__ORDER_PREWARM - 1);
+}
+
+static inline bool evmjit__job_before(const evmjit__job *a, const evmjit__job *b) {
+    return a->order < b->order || (a->order == b->order && a->seq < b->seq);
+}
+
+static inline uint32_t evmjit__heap_rank(const evmjit__job *j) { return j ? j->heap_rank : 0; }
+
+/* Merges two leftist heaps. Walks down the right spines only, each at most log2(n + 1) long,
+   so the recursion is at most 2 log2(n + 1) deep. */
+static evmjit__job *evmjit__heap_merge(evmjit__job *a, evmjit__job *b) {
+    if (!a) return b;
+    if (!b) return a;
+    if (evmjit__job_before(b, a)) {
+        evmjit__job *t = a;
+        a = b;
+        b = t;
+    }
+    a->right = evmjit__heap_merge(a->right, b);
+    if (evmjit__heap_rank(a->left) < evmjit__heap_rank(a->right)) {
+        evmjit__job *t = a->left;
+        a->left = a->right;
+        a->right = t;
+    }
+    a->heap_rank = evmjit__heap_rank(a->right) + 1;
+    return a;
+}
+
+static void evmjit__heap_push(evmjit__job_heap *h, evmjit__job *j) {
+    j->next = j->left = j->right = NULL;
+    j->heap_rank = 1;
+    h->root = evmjit__heap_merge(h->root, j);
+    h->n++;
+}
+
+/* The first job in heap order, removed; NULL when empty. O(log n). */
+static evmjit__job *evmjit__heap_pop(evmjit__job_heap *h) {
+    evmjit__job *j = h->root;
+    if (!j) return NULL;
+    h->root = evmjit__heap_merge(j->left, j->right);
+    h->n--;
+    j->left = j->right = NULL;
+    return j;
+}
+
+/* Moves every job of *from into *to. O(log n). */
+static void evmjit__heap_meld(evmjit__job_heap *to, evmjit__job_heap *from) {
+    to->root = evmjit__heap_merge(to->root, from->root);
+    to->n += from->n;
+    memset(from, 0, sizeof *from);
 }
 
 /* ---- the resident table (one writer: the backend thread) ---------------------------------- */
@@ -4208,8 +4525,16 @@ static void evmjit__job_drop_output(evmjit_runtime *rt, evmjit__job *job) {
     job->out.fn = NULL;
 }
 
+/* Drops one reference to a cancel command; the last one frees it. Any thread. */
+static void evmjit__cancel_release(evmjit_runtime *rt, evmjit__cancel *c) {
+    /* acq_rel: the other holder's reads and writes happen before the free */
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        evmjit__free(evmjit__a(rt), c, sizeof *c);
+}
+
 static void evmjit__job_free(evmjit_runtime *rt, evmjit__job *job) {
     evmjit__job_drop_output(rt, job);
+    if (job->cancel) evmjit__cancel_release(rt, job->cancel);
     evmjit__free(evmjit__a(rt), job->code, job->code_size);
     evmjit__free(evmjit__a(rt), job, sizeof *job);
 }
@@ -4217,6 +4542,11 @@ static void evmjit__job_free(evmjit_runtime *rt, evmjit__job *job) {
 static void evmjit__list_free(evmjit_runtime *rt, evmjit__job_list *l) {
     evmjit__job *j;
     while ((j = evmjit__list_pop(l)) != NULL) evmjit__job_free(rt, j);
+}
+
+static void evmjit__heap_free(evmjit_runtime *rt, evmjit__job_heap *h) {
+    evmjit__job *j;
+    while ((j = evmjit__heap_pop(h)) != NULL) evmjit__job_free(rt, j);
 }
 
 /* ---- workers ------------------------------------------------------------------------------- */
@@ -4362,9 +4692,9 @@ static int evmjit__worker_main(void *arg) {
     evmjit__name_thread("evmjit-worker");
     mtx_lock(&rt->mtx);
     for (;;) {
-        while (!rt->shutdown && !rt->queue.head) cnd_wait(&rt->worker_cnd, &rt->mtx);
+        while (!rt->shutdown && !rt->queue.root) cnd_wait(&rt->worker_cnd, &rt->mtx);
         if (rt->shutdown) break;
-        evmjit__job *job = evmjit__list_pop(&rt->queue);
+        evmjit__job *job = evmjit__heap_pop(&rt->queue); /* the first in order: O(log n) */
         mtx_unlock(&rt->mtx);
         evmjit__run_job(rt, job, &compiler, &uses);
         mtx_lock(&rt->mtx);
@@ -4434,11 +4764,47 @@ static bool evmjit__has_waiters(evmjit_runtime *rt, const evmjit_bytes32 *h, evm
     return any;
 }
 
+static void evmjit__cancel_session(evmjit_runtime *rt, evmjit__job *cmd);
+
+/* An OBSERVE request of a prewarm session: its observations count as misses of the key. True
+   when that makes the key hot (hot_threshold - 1 observed misses, where evmjit__observe makes
+   a key WANTED): the request carries the code, so it is admitted as a compilation at once.
+   Bounded by max_cold_keys like any miss. Backend. O(1) amortised. */
+static bool evmjit__observe_request(evmjit_runtime *rt, evmjit__job *job, int st) {
+    if (st == EVMJIT__WANTED) { /* hot already, waiting for a caller's code: here it is */
+        job->observations = 0;
+        return true;
+    }
+    if (st != 0 || rt->threshold == EVMJIT_OFF) return false; /* failed before, or never hot */
+    if (rt->threshold > 1) {
+        evmjit__map_item *c = evmjit__map_find(&rt->cold, &job->code_hash, job->rev);
+        if (!c) {
+            if (rt->cold.size >= rt->cfg.max_cold_keys ||
+                !(c = evmjit__map_insert(rt, &rt->cold, &job->code_hash, job->rev))) {
+                EVMJIT__ADD(rt, dropped_cold_keys, 1);
+                return false;
+            }
+        }
+        c->count = c->count > UINT64_MAX - job->observations ? UINT64_MAX
+                                                              : c->count + job->observations;
+        c->last_ms = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed); /* coarse */
+        if (c->count + 1 < rt->threshold) return false;
+    }
+    job->observations = 0; /* from now on a compilation (a stale re-admission adds nothing) */
+    return true;
+}
+
 /* Admits a request: ignored if the key is resident or a current job has it; merged into a
    running job of an older generation (run again afterwards); refused at max_in_flight;
-   otherwise the key's entry becomes COMPILING and the job waits in the pending list (urgent
-   jobs first). Backend. O(1) amortised. */
+   otherwise the key's entry becomes COMPILING and the job waits in the pending heap (in
+   evmjit__job_before order). Prewarm OBSERVE requests first add their observations and go
+   on only if the key became hot; cancel commands run here, after every earlier request.
+   Backend. O(log pending) amortised. */
 static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
+    if (job->cancel) {
+        evmjit__cancel_session(rt, job);
+        return;
+    }
     evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
     evmjit__entry *e = evmjit__table_find(t, &job->code_hash, job->rev);
     int st = e ? atomic_load_explicit(&e->state, memory_order_relaxed) : 0;
@@ -4449,6 +4815,12 @@ static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
     }
     evmjit__map_item *fl = evmjit__map_find(&rt->inflight, &job->code_hash, job->rev);
     if (fl && fl->job->generation == evmjit__generation(rt)) { /* compiling now: share it */
+        /* another asker (not an observation) makes it everyone's: no session cancels it */
+        if (!job->observations && fl->job->session != job->session) fl->job->session = 0;
+        evmjit__job_free(rt, job);
+        return;
+    }
+    if (job->observations && (fl || !evmjit__observe_request(rt, job, st))) {
         evmjit__job_free(rt, job);
         return;
     }
@@ -4480,6 +4852,7 @@ static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
         fl->job->rerun = true;
         fl->job->urgent |= job->urgent;
         fl->job->rerun_kind = job->kind;
+        if (fl->job->session != job->session) fl->job->session = 0;
         evmjit__job_free(rt, job);
         return;
     }
@@ -4493,8 +4866,9 @@ static void evmjit__admit(evmjit_runtime *rt, evmjit__job *job) {
     fl->job = job;
     job->generation = e->generation;
     job->admitted_ns = evmjit__now_ns();
-    if (job->urgent) evmjit__list_push_front(&rt->pending, job);
-    else evmjit__list_push(&rt->pending, job);
+    job->order = evmjit__job_order(job);
+    job->seq = rt->next_seq++;
+    evmjit__heap_push(&rt->pending, job);
 }
 
 static void evmjit__notify(evmjit_runtime *rt, const evmjit__job *job, bool published) {
@@ -4647,34 +5021,92 @@ static bool evmjit__drain(evmjit_runtime *rt, bool all) {
     }
 }
 
-/* Moves pending jobs to the worker queue while it has room (workers x queue_per_worker) and
-   the runtime is not paused. Stale jobs are re-admitted or dropped. Backend. O(pending). */
+/* Moves pending jobs, first in order first, to the worker queue while it has room (workers x
+   queue_per_worker) and the runtime is not paused. Stale jobs are re-admitted or dropped.
+   Backend. O(pending log pending); under rt->mtx only O(log n): the batch is one heap, melded
+   into the queue. */
 static void evmjit__dispatch(evmjit_runtime *rt) {
     if (atomic_load_explicit(&rt->pause_depth, memory_order_relaxed) != 0 || !rt->pending.n) return;
     size_t cap = (size_t)rt->workers * (size_t)rt->cfg.queue_per_worker, room;
     mtx_lock(&rt->mtx);
     room = cap > rt->queue.n ? cap - rt->queue.n : 0; /* workers only make more room */
     mtx_unlock(&rt->mtx);
-    evmjit__job_list batch = {NULL, NULL, 0};
-    for (size_t n = rt->pending.n; room && n && rt->pending.head; n--) {
-        evmjit__job *job = evmjit__list_pop(&rt->pending);
+    evmjit__job_heap batch = {NULL, 0};
+    for (size_t n = rt->pending.n; room && n && rt->pending.root; n--) {
+        evmjit__job *job = evmjit__heap_pop(&rt->pending);
         if (job->generation != evmjit__generation(rt)) {
             evmjit__stale_job(rt, job);
             continue;
         }
-        evmjit__list_push(&batch, job);
+        evmjit__heap_push(&batch, job);
         room--;
     }
     if (!batch.n) return;
     EVMJIT__ADD(rt, dispatched, batch.n);
     mtx_lock(&rt->mtx);
-    evmjit__job *job;
-    while ((job = evmjit__list_pop(&batch)) != NULL) {
-        if (job->urgent) evmjit__list_push_front(&rt->queue, job);
-        else evmjit__list_push(&rt->queue, job);
-    }
+    evmjit__heap_meld(&rt->queue, &batch);
     cnd_broadcast(&rt->worker_cnd);
     mtx_unlock(&rt->mtx);
+}
+
+/* ---- the backend: taking prewarm promotions back ------------------------------------------ */
+
+/* Whether finish(false) of `session` may take this job back: that session alone asked for it
+   (no waiter, no rerun after a clear, no other request), for the current generation. */
+static bool evmjit__cancellable(evmjit_runtime *rt, const evmjit__job *job, uint64_t session) {
+    return job->session == session && !job->urgent && !job->rerun &&
+           job->generation == evmjit__generation(rt) &&
+           !evmjit__has_waiters(rt, &job->code_hash, job->rev);
+}
+
+/* Takes every cancellable job of `session` out of *h, dropping it with its COMPILING entry
+   (the key is forgotten, as if never requested). Returns how many. Backend; *h must not be
+   visible to workers. O(n log n). */
+static uint64_t evmjit__cancel_heap(evmjit_runtime *rt, evmjit__job_heap *h, uint64_t session) {
+    evmjit__job_heap keep = {NULL, 0};
+    uint64_t n = 0;
+    evmjit__job *job;
+    while ((job = evmjit__heap_pop(h)) != NULL) {
+        if (!evmjit__cancellable(rt, job, session)) {
+            evmjit__heap_push(&keep, job); /* order and seq unchanged: same place */
+            continue;
+        }
+        evmjit__map_item *fl = evmjit__map_find(&rt->inflight, &job->code_hash, job->rev);
+        if (fl && fl->job == job) evmjit__map_remove(&rt->inflight, fl);
+        evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+        evmjit__entry *e = evmjit__table_find(t, &job->code_hash, job->rev);
+        if (e && e->generation == job->generation && /* relaxed: we write states */
+            atomic_load_explicit(&e->state, memory_order_relaxed) == EVMJIT__COMPILING)
+            evmjit__table_remove(rt, e);
+        evmjit__job_free(rt, job);
+        n++;
+    }
+    *h = keep;
+    return n;
+}
+
+/* A cancel command (evmjit_prewarm_finish without commit): every request the session made
+   was admitted before it (one FIFO request list). The pending heap is the backend's; the
+   worker queue is taken out under rt->mtx, sifted without it (has_waiters takes it), and
+   melded back - workers that look meanwhile find it empty and wait. Answers the finishing
+   caller under rt->mtx. Backend. O((pending + queued) log n), once per finish(false). */
+static void evmjit__cancel_session(evmjit_runtime *rt, evmjit__job *cmd) {
+    uint64_t session = cmd->cancel->session;
+    uint64_t n = evmjit__cancel_heap(rt, &rt->pending, session);
+    mtx_lock(&rt->mtx);
+    evmjit__job_heap queued = rt->queue;
+    memset(&rt->queue, 0, sizeof rt->queue);
+    mtx_unlock(&rt->mtx);
+    n += evmjit__cancel_heap(rt, &queued, session);
+    mtx_lock(&rt->mtx);
+    evmjit__heap_meld(&rt->queue, &queued);
+    if (rt->queue.root) cnd_broadcast(&rt->worker_cnd);
+    cmd->cancel->cancelled = n;
+    cmd->cancel->done = true;
+    cnd_broadcast(&rt->done_cnd);
+    mtx_unlock(&rt->mtx);
+    EVMJIT__ADD(rt, cancelled, n);
+    evmjit__job_free(rt, cmd);
 }
 
 /* Idle eviction: programs not hit, failures not retried and WANTED keys not handed over for
@@ -4950,9 +5382,9 @@ static evmjit_error evmjit__resolve_desc(const evmjit_runtime_desc *in, evmjit_r
    program regardless of readers (the caller contract: none are left). */
 static void evmjit__runtime_free(evmjit_runtime *rt) {
     evmjit__list_free(rt, &rt->requests);
-    evmjit__list_free(rt, &rt->queue);
+    evmjit__heap_free(rt, &rt->queue);
     evmjit__list_free(rt, &rt->results);
-    evmjit__list_free(rt, &rt->pending);
+    evmjit__heap_free(rt, &rt->pending);
     evmjit__map_free(rt, &rt->inflight); /* its jobs were in the lists */
     evmjit__map_free(rt, &rt->cold);
     evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed);
@@ -5066,6 +5498,8 @@ static evmjit_error evmjit__runtime_create(const evmjit_runtime_desc *desc,
     atomic_init(&rt->stopping, false);
     atomic_init(&rt->started, false);
     atomic_init(&rt->threads_running, 0);
+    atomic_init(&rt->prewarm_sessions, 0);
+    atomic_init(&rt->prewarm_ids, 0);
     if (cfg.backend)
         snprintf(rt->compiler_id, sizeof rt->compiler_id, "%s %s O%d",
                  cfg.backend->name ? cfg.backend->name : "?",
@@ -5117,6 +5551,8 @@ EVMJIT_API void evmjit_runtime_settings(const evmjit_runtime *rt, evmjit_runtime
 
 static evmjit_error evmjit__runtime_destroy(evmjit_runtime *rt) {
     if (!rt) return EVMJIT_OK;
+    /* caller contract: every prewarm session was finished (its threads use rt) */
+    EVMJIT_ASSERT(atomic_load_explicit(&rt->prewarm_sessions, memory_order_relaxed) == 0);
     /* acquire: the threads exist */
     if (atomic_load_explicit(&rt->started, memory_order_acquire)) {
         atomic_store_explicit(&rt->stopping, true, memory_order_relaxed); /* compilers poll it */
@@ -5307,18 +5743,18 @@ static evmjit_program_kind evmjit__mode_kind(const evmjit_runtime *rt) {
     return rt->cfg.mode == EVMJIT_MODE_AOT ? EVMJIT_PROGRAM_AOT : EVMJIT_PROGRAM_JIT;
 }
 
-/* Copies the code into a request and hands it to the backend (with a waiter, linked under
-   the same lock). Any thread; O(code size) copy, then O(1) under rt->mtx. */
-static evmjit_error evmjit__submit(evmjit_runtime *rt, const evmjit_bytes32 *h,
-                                   const uint8_t *code, size_t code_size, evmjit_revision rev,
-                                   evmjit_program_kind kind, evmjit__waiter *w) {
+/* Hands a request to the backend (with a waiter, linked under the same lock) and takes
+   ownership of job: freed here when refused. The request list is bounded by max_in_flight;
+   cancel commands are not (one per finishing session). Any thread; O(1) under rt->mtx. */
+static evmjit_error evmjit__submit_job(evmjit_runtime *rt, evmjit__job *job, evmjit__waiter *w) {
     evmjit_error err = evmjit__start_threads(rt);
-    if (err != EVMJIT_OK) return err;
-    evmjit__job *job = evmjit__job_new(rt, h, code, code_size, rev, kind);
-    if (!job) return EVMJIT_ERR_OUT_OF_MEMORY;
+    if (err != EVMJIT_OK) {
+        evmjit__job_free(rt, job);
+        return err;
+    }
     job->urgent = w != NULL;
     mtx_lock(&rt->mtx);
-    if (rt->shutdown || rt->requests.n >= rt->cfg.max_in_flight) {
+    if (rt->shutdown || (!job->cancel && rt->requests.n >= rt->cfg.max_in_flight)) {
         bool down = rt->shutdown;
         mtx_unlock(&rt->mtx);
         evmjit__job_free(rt, job);
@@ -5326,6 +5762,7 @@ static evmjit_error evmjit__submit(evmjit_runtime *rt, const evmjit_bytes32 *h,
         EVMJIT__ADD(rt, dropped_commands, 1); /* reported by evmjit__report_drops */
         return EVMJIT_ERR_BUSY;
     }
+    if (job->prewarm) EVMJIT__ADD(rt, prewarm_requests, 1);
     evmjit__list_push(&rt->requests, job);
     atomic_store_explicit(&rt->c.queued_commands, rt->requests.n, memory_order_relaxed);
     if (w) {
@@ -5338,6 +5775,16 @@ static evmjit_error evmjit__submit(evmjit_runtime *rt, const evmjit_bytes32 *h,
     cnd_signal(&rt->backend_cnd);
     mtx_unlock(&rt->mtx);
     return EVMJIT_OK;
+}
+
+/* Copies the code into a request and hands it to the backend. Any thread; O(code size) copy,
+   then O(1) under rt->mtx. */
+static evmjit_error evmjit__submit(evmjit_runtime *rt, const evmjit_bytes32 *h,
+                                   const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                   evmjit_program_kind kind, evmjit__waiter *w) {
+    evmjit__job *job = evmjit__job_new(rt, h, code, code_size, rev, kind);
+    if (!job) return EVMJIT_ERR_OUT_OF_MEMORY;
+    return evmjit__submit_job(rt, job, w);
 }
 
 /* Resident already: a counted reference without asking anyone. */
@@ -5521,6 +5968,583 @@ EVMJIT_API void evmjit_runtime_get_stats(const evmjit_runtime *crt, evmjit_runti
     out->enabled = atomic_load_explicit(&rt->enabled, memory_order_relaxed);
 }
 
+/* ============================================================================================
+   Prewarm sessions
+   ============================================================================================
+
+   DESIGN. A session owns its worker threads, a shared cursor, the transaction slots and a map
+   of the keys it has seen; it reaches the runtime only through requests, like any caller.
+     - Transactions: submit writes pointers into chunks of EVMJIT__PW_CHUNK slots (the chunk
+       directory is sized at begin, so a slot never moves) under the session's mutex and
+       publishes the new count with a release store. Workers claim an index with one CAS on
+       the cursor - lock-free, skipping what set_executed passed - and sleep on the session's
+       condition variable only when nothing can be claimed (submit and stop signal it under
+       the mutex, so no wake-up is lost; an idle wait is re-armed every EVMJIT__PW_IDLE_MS).
+     - Touches: the first touch of a key inserts it into the map under the session's mutex
+       (O(1) amortised) and then decides outside it: a lock-free look at the resident table,
+       then a request to the runtime (rt->mtx, O(1)) carrying a copy of the code.
+     - evmjit_execute finds the running callback's worker through one thread-local pointer
+       (NULL outside prewarm callbacks: the whole cost when no session runs).
+     - Counters are relaxed atomics; finish reads them after joining the workers.
+*/
+
+#define EVMJIT__PW_CHUNK 1024  /* transaction slots per chunk (8 KiB) */
+#define EVMJIT__PW_IDLE_MS 100 /* an idle worker re-checks this often (wake-ups are signalled) */
+
+/* Session counters: X(name). promotions counts attempts against max_promotions. */
+#define EVMJIT__PW_COUNTERS(X)                                                                \
+    X(run) X(skipped) X(claimed_not_run) X(errors) X(touches) X(ignored_touches) X(untracked) \
+    X(codes_touched) X(already_resident) X(ineligible) X(over_limit) X(rejected_full)         \
+    X(promoted) X(promotions)
+
+typedef struct evmjit__pw_counters {
+#define EVMJIT__PW_COUNTER_FIELD(name) _Atomic uint64_t name;
+    EVMJIT__PW_COUNTERS(EVMJIT__PW_COUNTER_FIELD)
+#undef EVMJIT__PW_COUNTER_FIELD
+} evmjit__pw_counters;
+
+#define EVMJIT__PW_ADD(pw, name, v)                                                           \
+    atomic_fetch_add_explicit(&(pw)->c.name, (v), memory_order_relaxed)
+#define EVMJIT__PW_GET(pw, name) atomic_load_explicit(&(pw)->c.name, memory_order_relaxed)
+
+typedef struct evmjit__pw_worker {
+    evmjit_prewarm_tx tx; /* what the callback sees (index and tx change per transaction) */
+    evmjit_prewarm *pw;
+    thrd_t thread;
+} evmjit__pw_worker;
+
+struct evmjit_prewarm {
+    /* Claimed by workers (CAS), published by submit, raised by set_executed: own lines. */
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t cursor; /* the next index to hand out */
+    _Alignas(EVMJIT__CACHE_LINE) _Atomic uint64_t submitted; /* slots written (release) */
+    _Atomic uint64_t executed; /* set_executed: transactions below this were passed */
+    _Atomic bool stopped;      /* written under mtx */
+    _Alignas(EVMJIT__CACHE_LINE) evmjit__pw_counters c;
+    /* Immutable after begin. */
+    evmjit_runtime *rt;
+    evmjit_prewarm_desc cfg; /* defaults resolved */
+    uint64_t id;             /* the runtime's session number, from 1: jobs carry it */
+    uint64_t start_ns;
+    void ***chunks; /* chunk directory: chunk_count pointers, chunks made by submit */
+    size_t chunk_count;
+    evmjit__pw_worker *workers;
+    /* Guarded by mtx (held for O(1) work, never during a callback). */
+    mtx_t mtx;
+    cnd_t work_cnd, exit_cnd;
+    evmjit__map seen; /* keys touched or submitted */
+    uint32_t started, exited;
+    /* The finishing thread only. */
+    bool joined, cancel_done;
+    evmjit__cancel *cancel; /* sent to the backend, not answered yet (a finish timed out) */
+    uint64_t cancelled;
+    void *raw;
+};
+
+/* The worker whose callback runs on this thread, or NULL. */
+static _Thread_local evmjit__pw_worker *evmjit__pw_self;
+
+static evmjit_error evmjit__pw_bad(const evmjit_runtime *rt, const char *what) {
+    evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_ERROR, "invalid prewarm setting: %s", what);
+    return EVMJIT_ERR_INVALID_ARGUMENT;
+}
+
+/* Fills *c from *in (NULL: all defaults) with every default resolved. */
+static evmjit_error evmjit__pw_resolve(const evmjit_runtime *rt, const evmjit_prewarm_desc *in,
+                                       evmjit_prewarm_desc *c) {
+    if (in) *c = *in;
+    else memset(c, 0, sizeof *c);
+    if ((unsigned)c->promote > (unsigned)EVMJIT_PREWARM_OBSERVE)
+        return evmjit__pw_bad(rt, "promote: EVMJIT_PREWARM_COMPILE or EVMJIT_PREWARM_OBSERVE");
+    if (c->promote == EVMJIT_PREWARM_DEFAULT) c->promote = EVMJIT_PREWARM_COMPILE;
+    if (c->worker_threads < 0 || c->worker_threads > 256)
+        return evmjit__pw_bad(rt, "worker_threads: 0 (the number of CPUs) or 1..256");
+    if (!c->worker_threads) {
+        long cpus = 1;
+#if defined(_SC_NPROCESSORS_ONLN)
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+        c->worker_threads = (int)(cpus < 1 ? 1 : cpus > 256 ? 256 : cpus);
+    }
+    if (!c->execute) c->worker_threads = 0; /* nothing to run: codes lists only */
+    c->min_transactions = evmjit__or_default(c->min_transactions, 1);
+    c->max_promotions = evmjit__or_default(c->max_promotions, rt->cfg.max_in_flight);
+    c->observations = evmjit__or_default(c->observations, 1);
+    c->max_codes = evmjit__or_default(c->max_codes, 65536);
+    c->max_transactions = evmjit__or_default(c->max_transactions, (uint64_t)1 << 20);
+    if (c->max_transactions > ((uint64_t)1 << 32))
+        return evmjit__pw_bad(rt, "max_transactions: at most 4294967296");
+    c->finish_timeout_ms = evmjit__or_default(c->finish_timeout_ms, 10000);
+    return EVMJIT_OK;
+}
+
+/* Frees a session whose workers have been joined (or never started). */
+static void evmjit__pw_free(evmjit_prewarm *pw) {
+    evmjit_runtime *rt = pw->rt;
+    const evmjit_allocator *a = evmjit__a(rt);
+    if (pw->cancel) evmjit__cancel_release(rt, pw->cancel);
+    if (pw->chunks) {
+        for (size_t i = 0; i < pw->chunk_count; i++)
+            evmjit__free(a, pw->chunks[i], EVMJIT__PW_CHUNK * sizeof(void *));
+        evmjit__free(a, pw->chunks, pw->chunk_count * sizeof(void **));
+    }
+    evmjit__free(a, pw->workers, (size_t)pw->cfg.worker_threads * sizeof *pw->workers);
+    evmjit__map_free(rt, &pw->seen);
+    cnd_destroy(&pw->exit_cnd);
+    cnd_destroy(&pw->work_cnd);
+    mtx_destroy(&pw->mtx);
+    evmjit__free(a, pw->raw, sizeof *pw + EVMJIT__CACHE_LINE);
+}
+
+/* The state of a key's entry in the current generation (0: none). Lock-free, like a lookup,
+   but records nothing. Any thread. */
+static int evmjit__key_state(evmjit_runtime *rt, const evmjit_bytes32 *h, evmjit_revision rev) {
+    evmjit__read_enter();
+    /* seq_cst: as in evmjit__lookup */
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_seq_cst);
+    evmjit__entry *e = evmjit__table_find(t, h, rev);
+    /* relaxed: only the state is used, none of the fields READY publishes */
+    int st = e && e->generation == atomic_load_explicit(&rt->generation, memory_order_relaxed)
+                 ? atomic_load_explicit(&e->state, memory_order_relaxed)
+                 : 0;
+    evmjit__read_exit();
+    return st;
+}
+
+/* The first touch of a key: decide what it becomes (see "Touches" in the header) and, when
+   it is promoted, hand a request with a copy of the code to the runtime. Any thread; O(code
+   size) copy, then O(1) under rt->mtx. */
+static void evmjit__pw_promote(evmjit_prewarm *pw, uint64_t index, const evmjit_bytes32 *h,
+                               const uint8_t *code, size_t code_size, evmjit_revision rev) {
+    evmjit_runtime *rt = pw->rt;
+    if (code_size == 0 || code_size > rt->cfg.max_code_size) {
+        EVMJIT__PW_ADD(pw, ineligible, 1);
+        return;
+    }
+    int st = evmjit__key_state(rt, h, rev);
+    if (st == EVMJIT__READY || st == EVMJIT__COMPILING) {
+        EVMJIT__PW_ADD(pw, already_resident, 1);
+        return;
+    }
+    if (st == EVMJIT__FAILED) { /* the runtime does not retry it on its own either */
+        EVMJIT__PW_ADD(pw, ineligible, 1);
+        return;
+    }
+    if (EVMJIT__PW_ADD(pw, promotions, 1) >= pw->cfg.max_promotions) {
+        EVMJIT__PW_ADD(pw, over_limit, 1);
+        return;
+    }
+    evmjit__job *job = evmjit__job_new(rt, h, code, code_size, rev, evmjit__mode_kind(rt));
+    if (!job) {
+        EVMJIT__PW_ADD(pw, rejected_full, 1);
+        return;
+    }
+    job->prewarm = true;
+    job->session = pw->id;
+    job->tx_index = index;
+    job->observations = pw->cfg.promote == EVMJIT_PREWARM_OBSERVE ? pw->cfg.observations : 0;
+    if (evmjit__submit_job(rt, job, NULL) == EVMJIT_OK) EVMJIT__PW_ADD(pw, promoted, 1);
+    else EVMJIT__PW_ADD(pw, rejected_full, 1); /* BUSY (counted in dropped_commands), no memory */
+}
+
+/* A touch by transaction `index` (frame: counts as a touch; else a submitted code). Records the
+   key once per session; its first touch is decided by evmjit__pw_promote. Any thread. */
+static evmjit_error evmjit__pw_touch(evmjit_prewarm *pw, uint64_t index, const evmjit_bytes32 *h,
+                                     const uint8_t *code, size_t code_size, evmjit_revision rev,
+                                     bool frame) {
+    if (frame) EVMJIT__PW_ADD(pw, touches, 1);
+    bool fresh = false, full = false;
+    mtx_lock(&pw->mtx);
+    if (atomic_load_explicit(&pw->stopped, memory_order_relaxed)) { /* written under mtx */
+        mtx_unlock(&pw->mtx);
+        if (frame) EVMJIT__PW_ADD(pw, ignored_touches, 1);
+        return EVMJIT_ERR_STOPPED;
+    }
+    if (!evmjit__map_find(&pw->seen, h, rev)) {
+        fresh = pw->seen.size < pw->cfg.max_codes && evmjit__map_insert(pw->rt, &pw->seen, h, rev);
+        full = !fresh;
+    }
+    mtx_unlock(&pw->mtx);
+    if (full) EVMJIT__PW_ADD(pw, untracked, 1);
+    if (!fresh) return EVMJIT_OK;
+    EVMJIT__PW_ADD(pw, codes_touched, 1);
+    evmjit__pw_promote(pw, index, h, code, code_size, rev);
+    return EVMJIT_OK;
+}
+
+/* evmjit_execute on a prewarm worker of a touch_from_execute session: touch the frame's code
+   (hashed here when the caller gave no hash: O(code size)). */
+static void evmjit__pw_touch_frame(evmjit__pw_worker *w, const evmjit_bytes32 *code_hash,
+                                   const uint8_t *code, size_t code_size, evmjit_revision rev) {
+    evmjit_bytes32 h;
+    if (!code_hash) {
+        static const uint8_t empty[1] = {0};
+        h = evmjit_keccak256(code_size ? code : empty, code_size);
+        code_hash = &h;
+    }
+    (void)evmjit__pw_touch(w->pw, w->tx.index, code_hash, code, code_size, rev, true);
+}
+
+/* Whether a worker could claim a transaction now. Under pw->mtx. */
+static bool evmjit__pw_has_work(evmjit_prewarm *pw) {
+    /* relaxed: submitted is written under mtx, which we hold; cursor and executed only
+       decide whether to look again */
+    uint64_t n = atomic_load_explicit(&pw->submitted, memory_order_relaxed);
+    uint64_t c = atomic_load_explicit(&pw->cursor, memory_order_relaxed);
+    uint64_t e = atomic_load_explicit(&pw->executed, memory_order_relaxed);
+    return n >= pw->cfg.min_transactions && (c > e ? c : e) < n;
+}
+
+enum { EVMJIT__PW_CLAIMED, EVMJIT__PW_EMPTY, EVMJIT__PW_STOP };
+
+/* Claims the next transaction: the first index at or after the cursor that the sequential
+   executor has not passed (those in between count as skipped). Lock-free: one CAS, retried
+   only when another worker claimed first. */
+static int evmjit__pw_claim(evmjit_prewarm *pw, uint64_t *index) {
+    uint64_t c = atomic_load_explicit(&pw->cursor, memory_order_relaxed);
+    for (;;) {
+        /* relaxed: a hint; the check after the claim is the one that counts */
+        if (atomic_load_explicit(&pw->stopped, memory_order_relaxed)) return EVMJIT__PW_STOP;
+        /* acquire: the slots of every transaction below the count */
+        uint64_t n = atomic_load_explicit(&pw->submitted, memory_order_acquire);
+        if (n < pw->cfg.min_transactions) return EVMJIT__PW_EMPTY;
+        uint64_t e = atomic_load_explicit(&pw->executed, memory_order_relaxed); /* a bound */
+        uint64_t start = c > e ? c : e;
+        if (start >= n) return EVMJIT__PW_EMPTY;
+        /* relaxed: the cursor only hands out numbers; the slots came with `submitted` */
+        if (atomic_compare_exchange_weak_explicit(&pw->cursor, &c, start + 1,
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            if (start > c) EVMJIT__PW_ADD(pw, skipped, start - c);
+            *index = start;
+            return EVMJIT__PW_CLAIMED;
+        }
+    }
+}
+
+static int evmjit__pw_worker_main(void *arg) {
+    evmjit__pw_worker *w = (evmjit__pw_worker *)arg;
+    evmjit_prewarm *pw = w->pw;
+    evmjit__name_thread("evmjit-prewarm");
+    for (;;) {
+        uint64_t i = 0;
+        int got = evmjit__pw_claim(pw, &i);
+        if (got == EVMJIT__PW_STOP) break;
+        if (got == EVMJIT__PW_EMPTY) {
+            mtx_lock(&pw->mtx);
+            while (!atomic_load_explicit(&pw->stopped, memory_order_relaxed) && /* under mtx */
+                   !evmjit__pw_has_work(pw)) {
+                struct timespec deadline = evmjit__deadline(EVMJIT__PW_IDLE_MS);
+                cnd_timedwait(&pw->work_cnd, &pw->mtx, &deadline);
+            }
+            mtx_unlock(&pw->mtx);
+            continue;
+        }
+        /* seq_cst (both): a stop or set_executed that came first in the single total order -
+           in particular one that returned before a gate the caller then opened - is seen,
+           so no transaction starts after stop and none that was passed runs */
+        if (atomic_load_explicit(&pw->stopped, memory_order_seq_cst)) {
+            EVMJIT__PW_ADD(pw, claimed_not_run, 1);
+            break;
+        }
+        if (i < atomic_load_explicit(&pw->executed, memory_order_seq_cst)) {
+            EVMJIT__PW_ADD(pw, skipped, 1);
+            continue;
+        }
+        w->tx.index = i;
+        w->tx.tx = pw->chunks[i / EVMJIT__PW_CHUNK][i % EVMJIT__PW_CHUNK];
+        evmjit__pw_self = w;
+        evmjit_error err = pw->cfg.execute(&w->tx);
+        evmjit__pw_self = NULL;
+        EVMJIT__PW_ADD(pw, run, 1);
+        if (err != EVMJIT_OK) EVMJIT__PW_ADD(pw, errors, 1);
+    }
+    mtx_lock(&pw->mtx);
+    pw->exited++;
+    cnd_broadcast(&pw->exit_cnd);
+    mtx_unlock(&pw->mtx);
+    return 0;
+}
+
+EVMJIT_API evmjit_error evmjit_prewarm_begin(evmjit_runtime *rt, const evmjit_prewarm_desc *desc,
+                                             evmjit_prewarm **out) {
+    if (!out) return EVMJIT_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!rt) return EVMJIT_ERR_INVALID_ARGUMENT;
+    evmjit_prewarm_desc cfg;
+    evmjit_error err = evmjit__pw_resolve(rt, desc, &cfg);
+    if (err != EVMJIT_OK) return err;
+    if (!rt->can_hot)
+        return evmjit__unsupported(rt, "prewarm: the runtime cannot compile: set desc.backend and "
+                                       "worker_threads (and desc.store for EVMJIT_MODE_AOT)");
+    if ((err = evmjit__start_threads(rt)) != EVMJIT_OK) return err;
+    const evmjit_allocator *a = evmjit__a(rt);
+    void *raw;
+    evmjit_prewarm *pw = (evmjit_prewarm *)evmjit__alloc_aligned(a, sizeof *pw, &raw);
+    if (!pw) return EVMJIT_ERR_OUT_OF_MEMORY;
+    pw->raw = raw;
+    pw->rt = rt;
+    pw->cfg = cfg;
+    pw->start_ns = evmjit__now_ns();
+    atomic_init(&pw->cursor, 0);
+    atomic_init(&pw->submitted, 0);
+    atomic_init(&pw->executed, 0);
+    atomic_init(&pw->stopped, false);
+#define EVMJIT__PW_COUNTER_INIT(name) atomic_init(&pw->c.name, 0);
+    EVMJIT__PW_COUNTERS(EVMJIT__PW_COUNTER_INIT)
+#undef EVMJIT__PW_COUNTER_INIT
+    int sync_ok = 0; /* how many of the three primitives exist */
+    if (mtx_init(&pw->mtx, mtx_plain) == thrd_success) sync_ok++;
+    if (sync_ok == 1 && cnd_init(&pw->work_cnd) == thrd_success) sync_ok++;
+    if (sync_ok == 2 && cnd_init(&pw->exit_cnd) == thrd_success) sync_ok++;
+    if (sync_ok < 3) {
+        if (sync_ok > 1) cnd_destroy(&pw->work_cnd);
+        if (sync_ok > 0) mtx_destroy(&pw->mtx);
+        evmjit__free(a, raw, sizeof *pw + EVMJIT__CACHE_LINE);
+        return EVMJIT_ERR_THREAD;
+    }
+    pw->chunk_count = (size_t)((cfg.max_transactions + EVMJIT__PW_CHUNK - 1) / EVMJIT__PW_CHUNK);
+    pw->chunks = (void ***)evmjit__calloc(a, pw->chunk_count * sizeof(void **));
+    if (cfg.worker_threads)
+        pw->workers = (evmjit__pw_worker *)evmjit__calloc(
+            a, (size_t)cfg.worker_threads * sizeof *pw->workers);
+    if (!pw->chunks || (cfg.worker_threads && !pw->workers)) {
+        evmjit__pw_free(pw);
+        return EVMJIT_ERR_OUT_OF_MEMORY;
+    }
+    /* relaxed: a counter handing out distinct numbers */
+    pw->id = atomic_fetch_add_explicit(&rt->prewarm_ids, 1, memory_order_relaxed) + 1;
+    bool failed = false;
+    for (int i = 0; i < cfg.worker_threads && !failed; i++) {
+        evmjit__pw_worker *w = &pw->workers[i];
+        w->pw = pw;
+        w->tx.session = pw;
+        w->tx.user = cfg.user;
+        w->tx.worker = (uint32_t)i;
+        mtx_lock(&pw->mtx);
+        if (thrd_create(&w->thread, evmjit__pw_worker_main, w) == thrd_success) pw->started++;
+        else failed = true;
+        mtx_unlock(&pw->mtx);
+    }
+    if (failed) { /* unwind: the started workers are idle; stopped, they exit at once */
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_ERROR,
+                     "prewarm: could not start worker threads; lower worker_threads");
+        evmjit_prewarm_stop(pw);
+        for (uint32_t i = 0; i < pw->started; i++) thrd_join(pw->workers[i].thread, NULL);
+        evmjit__pw_free(pw);
+        return EVMJIT_ERR_THREAD;
+    }
+    atomic_fetch_add_explicit(&rt->prewarm_sessions, 1, memory_order_relaxed); /* a count */
+    *out = pw;
+    return EVMJIT_OK;
+}
+
+EVMJIT_API void evmjit_prewarm_settings(const evmjit_prewarm *pw, evmjit_prewarm_desc *out) {
+    if (!out) return;
+    if (!pw) memset(out, 0, sizeof *out);
+    else *out = pw->cfg;
+}
+
+EVMJIT_API evmjit_error evmjit_prewarm_submit(evmjit_prewarm *pw, void *const *txs, size_t count,
+                                              uint64_t *first_index) {
+    if (!pw || !pw->cfg.execute) return EVMJIT_ERR_INVALID_ARGUMENT;
+    const evmjit_allocator *a = evmjit__a(pw->rt);
+    evmjit_error err = EVMJIT_OK;
+    mtx_lock(&pw->mtx);
+    uint64_t n = atomic_load_explicit(&pw->submitted, memory_order_relaxed); /* ours, under mtx */
+    if (atomic_load_explicit(&pw->stopped, memory_order_relaxed)) { /* written under mtx */
+        err = EVMJIT_ERR_STOPPED;
+    } else if ((uint64_t)count > pw->cfg.max_transactions - n) {
+        err = EVMJIT_ERR_BUSY;
+    } else {
+        /* chunks first (a failure leaves the count alone), then the slots */
+        uint64_t last = count ? (n + count - 1) / EVMJIT__PW_CHUNK : 0;
+        for (uint64_t c = n / EVMJIT__PW_CHUNK; count && c <= last; c++)
+            if (!pw->chunks[c] &&
+                !(pw->chunks[c] = (void **)evmjit__alloc(a, EVMJIT__PW_CHUNK * sizeof(void *)))) {
+                err = EVMJIT_ERR_OUT_OF_MEMORY;
+                break;
+            }
+        if (err == EVMJIT_OK) {
+            for (size_t i = 0; i < count; i++) {
+                uint64_t k = n + i;
+                pw->chunks[k / EVMJIT__PW_CHUNK][k % EVMJIT__PW_CHUNK] = txs ? txs[i] : NULL;
+            }
+            if (first_index) *first_index = n;
+            /* release: publishes the slots to workers that read the new count (acquire) */
+            atomic_store_explicit(&pw->submitted, n + count, memory_order_release);
+            cnd_broadcast(&pw->work_cnd);
+        }
+    }
+    mtx_unlock(&pw->mtx);
+    if (err == EVMJIT_ERR_BUSY)
+        evmjit__logf(&pw->rt->cfg.logger, EVMJIT_LOG_WARN,
+                     "prewarm: more than %llu transactions; raise max_transactions",
+                     (unsigned long long)pw->cfg.max_transactions);
+    return err;
+}
+
+EVMJIT_API evmjit_error evmjit_prewarm_submit_codes(evmjit_prewarm *pw,
+                                                    const evmjit_code_ref *codes, size_t count,
+                                                    uint64_t index) {
+    if (!pw || (!codes && count)) return EVMJIT_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < count; i++)
+        if ((!codes[i].code && codes[i].code_size) ||
+            (unsigned)codes[i].rev > EVMJIT_MAX_REVISION)
+            return EVMJIT_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < count; i++)
+        if (evmjit__pw_touch(pw, index, &codes[i].code_hash, codes[i].code, codes[i].code_size,
+                             codes[i].rev, false) == EVMJIT_ERR_STOPPED)
+            return EVMJIT_ERR_STOPPED;
+    return EVMJIT_OK;
+}
+
+EVMJIT_API evmjit_error evmjit_prewarm_touch(const evmjit_prewarm_tx *tx,
+                                             const evmjit_bytes32 *code_hash,
+                                             const uint8_t *code, size_t code_size,
+                                             evmjit_revision rev) {
+    if (!tx || !tx->session || !code_hash || (!code && code_size) ||
+        (unsigned)rev > EVMJIT_MAX_REVISION)
+        return EVMJIT_ERR_INVALID_ARGUMENT;
+    return evmjit__pw_touch(tx->session, tx->index, code_hash, code, code_size, rev, true);
+}
+
+EVMJIT_API void evmjit_prewarm_set_executed(evmjit_prewarm *pw, uint64_t index) {
+    if (!pw) return;
+    uint64_t next = index == UINT64_MAX ? UINT64_MAX : index + 1;
+    uint64_t cur = atomic_load_explicit(&pw->executed, memory_order_relaxed);
+    /* seq_cst: pairs with the worker's check after its claim (see evmjit__pw_worker_main) */
+    while (cur < next && !atomic_compare_exchange_weak_explicit(&pw->executed, &cur, next,
+                                                                memory_order_seq_cst,
+                                                                memory_order_relaxed)) {
+    }
+}
+
+EVMJIT_API void evmjit_prewarm_stop(evmjit_prewarm *pw) {
+    if (!pw) return;
+    mtx_lock(&pw->mtx);
+    /* seq_cst: pairs with the worker's check after its claim (see evmjit__pw_worker_main) */
+    atomic_store_explicit(&pw->stopped, true, memory_order_seq_cst);
+    cnd_broadcast(&pw->work_cnd);
+    mtx_unlock(&pw->mtx);
+}
+
+EVMJIT_API bool evmjit_prewarm_stopped(const evmjit_prewarm *pw) {
+    /* relaxed: a flag; nothing is published with it */
+    return pw && atomic_load_explicit(&((evmjit_prewarm *)pw)->stopped, memory_order_relaxed);
+}
+
+/* finish(false): asks the backend to take back this session's compilations that no worker
+   has started (evmjit__cancel_session) and waits for the answer until *deadline. A command
+   that timed out stays in flight and is waited for again by the next finish. */
+static evmjit_error evmjit__pw_cancel(evmjit_prewarm *pw, const struct timespec *deadline) {
+    evmjit_runtime *rt = pw->rt;
+    if (!pw->cancel) {
+        if (EVMJIT__PW_GET(pw, promoted) == 0) { /* nothing was handed over */
+            pw->cancel_done = true;
+            return EVMJIT_OK;
+        }
+        const evmjit_allocator *a = evmjit__a(rt);
+        evmjit__cancel *c = (evmjit__cancel *)evmjit__calloc(a, sizeof *c);
+        evmjit__job *cmd = (evmjit__job *)evmjit__calloc(a, sizeof *cmd);
+        if (!c || !cmd) {
+            evmjit__free(a, c, sizeof *c);
+            evmjit__free(a, cmd, sizeof *cmd);
+            return EVMJIT_ERR_OUT_OF_MEMORY;
+        }
+        atomic_init(&c->refs, 2); /* ours and the command's */
+        c->session = pw->id;
+        cmd->rt = rt;
+        cmd->cancel = c;
+        pw->cancel = c;
+        evmjit_error err = evmjit__submit_job(rt, cmd, NULL); /* frees cmd when refused */
+        if (err != EVMJIT_OK) {
+            evmjit__cancel_release(rt, c);
+            pw->cancel = NULL;
+            return err;
+        }
+    }
+    evmjit__cancel *c = pw->cancel;
+    mtx_lock(&rt->mtx);
+    while (!c->done && !rt->shutdown)
+        if (cnd_timedwait(&rt->done_cnd, &rt->mtx, deadline) == thrd_timedout &&
+            evmjit__deadline_passed(deadline))
+            break;
+    bool done = c->done;
+    uint64_t n = c->cancelled;
+    mtx_unlock(&rt->mtx);
+    if (!done) return EVMJIT_ERR_TIMEOUT;
+    pw->cancelled = n;
+    pw->cancel_done = true;
+    pw->cancel = NULL;
+    evmjit__cancel_release(rt, c);
+    return EVMJIT_OK;
+}
+
+EVMJIT_API evmjit_error evmjit_prewarm_finish(evmjit_prewarm *pw, bool commit,
+                                              evmjit_prewarm_report *report) {
+    if (!pw) return EVMJIT_ERR_INVALID_ARGUMENT;
+    if (evmjit__pw_self && evmjit__pw_self->pw == pw) return EVMJIT_ERR_INVALID_ARGUMENT;
+    evmjit_runtime *rt = pw->rt;
+    evmjit_prewarm_stop(pw);
+    struct timespec deadline = evmjit__deadline(pw->cfg.finish_timeout_ms);
+    if (!pw->joined) {
+        mtx_lock(&pw->mtx);
+        while (pw->exited < pw->started)
+            if (cnd_timedwait(&pw->exit_cnd, &pw->mtx, &deadline) == thrd_timedout &&
+                evmjit__deadline_passed(&deadline))
+                break;
+        bool all = pw->exited >= pw->started;
+        mtx_unlock(&pw->mtx);
+        if (!all) {
+            evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN,
+                         "prewarm: callbacks still running after %llu ms; finish again later "
+                         "(or raise finish_timeout_ms)",
+                         (unsigned long long)pw->cfg.finish_timeout_ms);
+            return EVMJIT_ERR_TIMEOUT;
+        }
+        for (uint32_t i = 0; i < pw->started; i++) thrd_join(pw->workers[i].thread, NULL);
+        pw->joined = true;
+    }
+    if (!commit && !pw->cancel_done) {
+        evmjit_error err = evmjit__pw_cancel(pw, &deadline);
+        if (err == EVMJIT_ERR_TIMEOUT)
+            evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN,
+                         "prewarm: the backend did not answer within %llu ms; finish again "
+                         "later (or raise finish_timeout_ms)",
+                         (unsigned long long)pw->cfg.finish_timeout_ms);
+        if (err != EVMJIT_OK) return err;
+    }
+    if (report) {
+        /* relaxed everywhere: the workers were joined; the rest are this thread's writes */
+        uint64_t n = atomic_load_explicit(&pw->submitted, memory_order_relaxed);
+        uint64_t cur = atomic_load_explicit(&pw->cursor, memory_order_relaxed);
+        uint64_t e = atomic_load_explicit(&pw->executed, memory_order_relaxed);
+        if (e > n) e = n;
+        memset(report, 0, sizeof *report);
+        report->submitted = n;
+        report->run = EVMJIT__PW_GET(pw, run);
+        report->errors = EVMJIT__PW_GET(pw, errors);
+        /* below the cursor every index was skipped, run or claimed at stop; above it the
+           passed ones are skipped and the rest never ran */
+        report->skipped = EVMJIT__PW_GET(pw, skipped) + (e > cur ? e - cur : 0);
+        report->not_run = n - (cur > e ? cur : e) + EVMJIT__PW_GET(pw, claimed_not_run);
+        report->below_minimum = pw->cfg.execute && n > 0 && n < pw->cfg.min_transactions;
+        report->touches = EVMJIT__PW_GET(pw, touches);
+        report->ignored_touches = EVMJIT__PW_GET(pw, ignored_touches);
+        report->untracked = EVMJIT__PW_GET(pw, untracked);
+        report->codes_touched = EVMJIT__PW_GET(pw, codes_touched);
+        report->already_resident = EVMJIT__PW_GET(pw, already_resident);
+        report->ineligible = EVMJIT__PW_GET(pw, ineligible);
+        report->over_limit = EVMJIT__PW_GET(pw, over_limit);
+        report->rejected_full = EVMJIT__PW_GET(pw, rejected_full);
+        report->promoted = EVMJIT__PW_GET(pw, promoted);
+        report->cancelled = pw->cancelled;
+        report->elapsed_ns = evmjit__now_ns() - pw->start_ns;
+    }
+    atomic_fetch_sub_explicit(&rt->prewarm_sessions, 1, memory_order_relaxed); /* a count */
+    evmjit__pw_free(pw);
+    return EVMJIT_OK;
+}
+
 /* ---- execution through the runtime ------------------------------------------------------- */
 
 /* Defined in the Execute section below. */
@@ -5625,6 +6649,9 @@ EVMJIT_API evmjit_result evmjit_execute(evmjit_runtime *runtime, const evmjit_ho
     if (!host || !msg || (!code && code_size)) return evmjit__failure_result(EVMJIT_INTERNAL_ERROR);
     if ((unsigned)rev > EVMJIT_MAX_REVISION) return evmjit__failure_result(EVMJIT_REJECTED);
     if (msg->gas < 0) return evmjit__failure_result(EVMJIT_OUT_OF_GAS);
+    evmjit__pw_worker *pw = evmjit__pw_self; /* one thread-local load: NULL unless prewarming */
+    if (pw && pw->pw->cfg.touch_from_execute)
+        evmjit__pw_touch_frame(pw, code_hash, code, code_size, rev);
     if (runtime)
         return evmjit__runtime_execute(runtime, host, host_ctx, rev, msg, code, code_size,
                                        code_hash);

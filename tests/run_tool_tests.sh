@@ -4,6 +4,7 @@
 #   build/evmjit vmtest     $EVMJIT_FIXTURES/vm/VMTests               (legacy VM tests)
 #   build/evmjit statetest  $EVMJIT_FIXTURES/bench/evm-benchmarks     (London post states)
 #   build/evmjit bench      two small bench fixtures, its JSON checked by build/tests/test_bench
+#   build/prewarm           a short synthetic block without and with prewarm (and --no-jit)
 #   the state and VM tests again through build/libevmjit.so (--evmc) in interpreter, jit and
 #   tiered modes; a fifth of the state tests and all VM tests in aot mode
 # plus bad-input checks: malformed JSON, an odd-length hex string and an unknown fork name must
@@ -176,6 +177,47 @@ else
         fail=$((fail + 1))
     fi
     rm -f "$bench_json"
+fi
+
+# ---- prewarm example --------------------------------------------------------------------------
+# build/prewarm on a short block over two small fixtures, with the build's backend and with
+# --no-jit: exit status 0, both runs reported, every transaction with the interpreter's result;
+# with a backend the prewarm session ran (its report accounts for all 40 transactions), without
+# one it is refused and the figures are the interpreter's.
+PREWARM="$(dirname "$TOOL")/prewarm"
+pw_fixtures=("$FIX/bench/revmc/fibonacci-calldata.json" "$FIX/bench/revmc/factorial.json")
+if [ ! -f "${pw_fixtures[0]}" ] || [ ! -f "${pw_fixtures[1]}" ]; then
+    echo "SKIP: prewarm example: fixtures not found at $FIX/bench (set EVMJIT_FIXTURES)"
+    skip=$((skip + 1))
+elif [ ! -x "$PREWARM" ]; then
+    echo "FAIL prewarm example: $PREWARM is missing: build it with make"
+    fail=$((fail + 1))
+else
+    for variant in backend no-jit; do
+        args=(--txs 40 --workers 2)
+        [ "$variant" = no-jit ] && args+=(--no-jit)
+        out=$("$PREWARM" "${args[@]}" "${pw_fixtures[@]}" 2>&1); rc=$?
+        ok=1
+        [ "$rc" = 0 ] || ok=0
+        echo "$out" | grep -q '^without prewarm: .* frames native' || ok=0
+        echo "$out" | grep -q '^with prewarm: .* frames native' || ok=0
+        echo "$out" | grep -q '^results: 80 of 80 transactions gave the interpreter' || ok=0
+        if echo "$out" | grep -q '^backend: none'; then
+            echo "$out" | grep -q '^with prewarm: .*prewarm unavailable' || ok=0
+        else
+            # run + skipped + not run == 40, and no callback failed
+            echo "$out" | grep -Eq '^prewarm report: +[0-9]+ transactions run' || ok=0
+            sum=$(echo "$out" | sed -nE 's/^prewarm report: +([0-9]+) transactions run, ([0-9]+) skipped, ([0-9]+) not run, 0 errors.*/\1 + \2 + \3/p')
+            [ -n "$sum" ] && [ "$((sum))" = 40 ] || ok=0
+        fi
+        if [ "$ok" = 1 ]; then
+            echo "ok   prewarm example ($variant): $(echo "$out" | grep '^with prewarm:' | sed 's/  */ /g')"
+            pass=$((pass + 1))
+        else
+            echo "FAIL prewarm example ($variant): exit status $rc, output:"; echo "$out" | tail -n 8
+            fail=$((fail + 1))
+        fi
+    done
 fi
 
 # ---- bad input --------------------------------------------------------------------------------
