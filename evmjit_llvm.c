@@ -102,17 +102,19 @@
    byte of reachable code at the default level and about 40 us on the cheap path that
    inputs over EVMJIT_LLVM_BIG_* take (light passes, CodeGenLevelNone). Real 24 KiB
    contracts compile in 0.4 to 1.3 s that way (onchain-lm-v2 0.4, fiat_token 0.75,
-   univ2_router 0.8, burntpix 1.07, seaport 1.29); peak memory stays under about 100 MiB. Hostile shapes are bounded by counting what costs:
-   check sections (24 KiB of consecutive JUMPDESTs collapse to one; of PUSH/JUMP pairs make
-   4,915), runtime call sites (an EXP or MSTORE storm) and dynamic-jump targets (the
-   switch). Over a limit the compile is rejected with EVMJIT_ERR_INELIGIBLE and a message
+   univ2_router 0.8, burntpix 1.07, seaport 1.29); peak memory stays under about 100 MiB.
+   Hostile shapes are bounded by counting what costs: check sections (24 KiB of consecutive
+   JUMPDESTs collapse to one; of PUSH/JUMP pairs make 4,915, which took 0.82 s of CPU: the
+   limit of 4,000 keeps the worst case near 0.7 s and is still twice what the largest real
+   contracts need, about 1,850), runtime call sites (an EXP or MSTORE storm) and
+   dynamic-jump targets (the switch). Over a limit the compile is rejected with EVMJIT_ERR_INELIGIBLE and a message
    naming the limit; the runtime then keeps interpreting that code. tests/test_llvm.c
    ("adversarial") measures every case. */
 #ifndef EVMJIT_LLVM_MAX_CODE
 #define EVMJIT_LLVM_MAX_CODE 49152 /* EIP-3860 initcode limit */
 #endif
 #ifndef EVMJIT_LLVM_MAX_SECTIONS
-#define EVMJIT_LLVM_MAX_SECTIONS 6000 /* gas/stack check points */
+#define EVMJIT_LLVM_MAX_SECTIONS 4000 /* gas/stack check points */
 #endif
 #ifndef EVMJIT_LLVM_MAX_CALLS
 #define EVMJIT_LLVM_MAX_CALLS 4000 /* runtime (builtin) call sites */
