@@ -1,6 +1,10 @@
 # evmjit build. Everything goes into $(BUILD) (default build/).
+#   make demo       build the tool if needed and run the tiered runtime on the benchmark
+#                   contracts (DEMO_ARGS=... passes options: build/evmjit demo --help)
 #   make            the command-line tool, the EVMC module and every test
 #   make test       build and run the tests of this build (./test.sh runs all variants)
+#   make bench-chart  a PNG bar chart of the speedups (runs the full bench once if
+#                   $(BENCH_JSON) is absent; needs gnuplot and python3)
 #   make SAN=address,undefined BUILD=build/asan tests   a sanitizer build of the tests
 # LLVM: llvm-config-NN (NN >= 17, newest first) or LLVM_CONFIG=...; its flags are used only
 # for evmjit_llvm.c and what links it. Without LLVM everything else builds.
@@ -58,9 +62,8 @@ llvm-random:
 	@echo "llvm-random: needs LLVM (see llvm-status)"
 endif
 
-.PHONY: all tests test clean llvm-status llvm-random demo
-all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_cache $(BUILD)/bench_evmc \
-     $(BUILD)/prewarm llvm-status
+.PHONY: all tests test clean llvm-status llvm-random demo bench-chart
+all: $(BUILD)/evmjit $(BUILD)/libevmjit.so tests $(BUILD)/bench_evmc $(BUILD)/prewarm llvm-status
 tests: $(TESTS)
 
 llvm-status:
@@ -72,7 +75,9 @@ else
 	@echo "LLVM: $(LLVM_CONFIG) found, but evmjit_llvm.c is absent; building without the LLVM backend"
 endif
 
-$(BUILD)/evmjit: examples/evmjit.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) $(LLVM_OBJ) | $(BUILD)
+# bench/bench_cache.c is compiled inside examples/evmjit.c (it measures the implementation's
+# internals): `evmjit bench-cache`.
+$(BUILD)/evmjit: examples/evmjit.c bench/bench_cache.c $(HOST_SRCS) $(HOST_HDRS) $(HEADER) $(LLVM_OBJ) | $(BUILD)
 	$(CC) $(ALLCFLAGS) $(LLVM_DEFS) -o $@ examples/evmjit.c $(HOST_SRCS) $(LLVM_OBJ) $(LDLIBS_HOST) \
 	  $(LLVM_LDLIBS) $(LDLIBS_CORE)
 
@@ -91,9 +96,8 @@ $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(HOST_SRCS) $(HOST_HDRS) $(HE
 $(BUILD)/tests/test_cache $(BUILD)/tests/test_conc_cache $(BUILD)/tests/test_conc_prewarm: tests/cache_testlib.h
 $(BUILD)/tests/test_store $(BUILD)/tests/test_conc_store: tests/cache_testlib.h
 
-# Benchmarks: separate from the tests; each prints its figures and a machine-readable last line.
-$(BUILD)/bench_cache: bench/bench_cache.c $(HEADER) | $(BUILD)
-	$(CC) $(ALLCFLAGS) -o $@ $< $(LDLIBS_CORE)
+# Benchmarks: separate from the tests; each prints its figures and a machine-readable last
+# line. The others are commands of the tool: evmjit bench, evmjit bench-cache.
 $(BUILD)/bench_evmc: bench/bench_evmc.c tests/mock_host.h $(HEADER) $(BUILD)/libevmjit.so | $(BUILD)
 	$(CC) $(ALLCFLAGS) -o $@ $< -ldl
 
@@ -113,9 +117,26 @@ $(BUILD) $(BUILD)/tests:
 test: all
 	@set -e; for t in $(TESTS); do echo "== $$t"; $$t; done
 
-# The tiered runtime on the bundled benchmark contracts (interpreter, JIT, AOT side by side).
-demo: all
-	./$(BUILD)/evmjit bench --min-time 0.1
+# The tiered runtime on the benchmark contracts, as a node runs them: interpreted first,
+# compiled in the background when hot, native after; compiled programs go to ./evmjit-store
+# and the next run preloads them. Needs only the tool.
+DEMO_ARGS ?=
+demo: $(BUILD)/evmjit
+	./$(BUILD)/evmjit demo $(DEMO_ARGS)
+
+# The speedups of `evmjit bench` as a bar chart. The JSON is made by one full bench run
+# (a few minutes) unless it exists: delete it, or set BENCH_JSON, to chart another run.
+BENCH_JSON  ?= $(BUILD)/bench.json
+BENCH_CHART ?= docs/bench.png
+$(BUILD)/bench.json: | $(BUILD)/evmjit
+	./$(BUILD)/evmjit bench --json $@.tmp; status=$$?; \
+	  if [ -s $@.tmp ]; then mv $@.tmp $@; else exit 1; fi; \
+	  [ $$status = 0 ] || echo "bench-chart: some benchmarks failed (see the table); charting the rest"
+bench-chart: $(BENCH_JSON) bench/chart.gp bench/chart_data.py
+	@mkdir -p $(dir $(BENCH_CHART))
+	python3 bench/chart_data.py $(BENCH_JSON) > $(BUILD)/bench-chart.tsv
+	gnuplot -e "data='$(BUILD)/bench-chart.tsv'; output='$(BENCH_CHART)'" bench/chart.gp
+	@echo "bench-chart: $(BENCH_CHART)"
 
 clean:
 	rm -rf build

@@ -8,8 +8,10 @@ cd "$(dirname "$0")"
 
 # ---- dependencies ---------------------------------------------------------------------------
 # gcc/make build; llvm-19-dev is the compiler backend; the rest serve the tests and tools
-# (README, "Dependencies").
-PACKAGES="gcc make libc6-dev llvm-19-dev libgmp-dev libsecp256k1-dev libjansson-dev libssl-dev"
+# (README, "Dependencies"): python3-jsonschema checks the bench JSON against its schema,
+# gnuplot-nox draws make bench-chart.
+PACKAGES="gcc make libc6-dev llvm-19-dev libgmp-dev libsecp256k1-dev libjansson-dev libssl-dev
+          python3-jsonschema gnuplot-nox"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -67,6 +69,15 @@ for t in build/tests/*; do
     [ -x "$t" ] && [ -f "$t" ] || continue
     run_suite "$(basename "$t")" "$t"
 done
+# The tool once more without the LLVM backend (the embedded/minimal build): the tool tests run
+# its demo on the artifacts the LLVM build wrote.
+echo "== build (without LLVM)"
+if make -j"$JOBS" BUILD=build/nollvm LLVM_CONFIG= build/nollvm/evmjit >"$LOGDIR/nollvm-build.log" 2>&1; then
+    export EVMJIT_TOOL_NOLLVM=build/nollvm/evmjit
+else
+    echo "FAIL build without LLVM (log: $LOGDIR/nollvm-build.log)"; tail -n 20 "$LOGDIR/nollvm-build.log"
+    total_fail=$((total_fail + 1))
+fi
 [ -f tests/run_tool_tests.sh ] && run_suite tool_tests bash tests/run_tool_tests.sh
 
 # ---- sanitizers -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,12 +34,36 @@
 enum { MODE_INTERP, MODE_JIT, MODE_AOT };
 static const char *const bench_mode_names[BENCH_MODES] = {"interp", "jit", "aot"};
 
+/* One finished compilation, as the runtime reported it (on_compilation). */
+typedef struct bench_compile {
+    evmjit_bytes32 code_hash;
+    evmjit_revision rev;
+    bool success;
+    size_t code_bytes; /* JIT: native code; AOT: the shared object */
+    evmjit_compile_times times;
+    char message[160]; /* why it failed */
+} bench_compile;
+
 typedef struct bench_mode {
     bool selected;
     bool ready;
     statetest_runtime runtime;
     char why[160]; /* why a selected mode cannot run */
+    /* every compilation of this mode's runtime, appended by its backend thread: under lock */
+    mtx_t lock;
+    bool has_lock;
+    bench_compile *compiles;
+    size_t compile_count, compile_cap;
 } bench_mode;
+
+/* What compiling one benchmark's contracts cost in a mode: every contract of its pre-state
+   that the runtime compiled (for this benchmark, or for an earlier one with the same code). */
+typedef struct bench_compiled {
+    int codes;  /* compiled */
+    int failed; /* compilations that failed: those contracts ran in the interpreter */
+    size_t code_bytes;
+    evmjit_compile_times times; /* summed */
+} bench_compiled;
 
 typedef enum bench_verdict { ROW_OK, ROW_FAIL, ROW_SKIP } bench_verdict;
 
@@ -52,6 +77,8 @@ typedef struct bench_row {
     long runs; /* timed executions per mode */
     bool measured[BENCH_MODES];
     double median_ns[BENCH_MODES];
+    bench_compiled compiled[BENCH_MODES]; /* JIT and AOT */
+    char note[200]; /* the first compilation failure's reason, when one failed */
     char status[800];
 } bench_row;
 
@@ -114,7 +141,7 @@ static bench_row *bench_add_row(bench *b) {
 }
 
 /* "12.3 ms": 3-4 significant digits in a unit that suits the value. */
-static void bench_format_time(char *s, size_t n, double ns) {
+void bench_format_time(char *s, size_t n, double ns) {
     if (ns < 1e3) snprintf(s, n, "%.0f ns", ns);
     else if (ns < 1e6) snprintf(s, n, "%.2f us", ns / 1e3);
     else if (ns < 1e9) snprintf(s, n, "%.2f ms", ns / 1e6);
@@ -128,11 +155,17 @@ static void bench_usage(FILE *out) {
             "usage: evmjit bench [--json FILE] [--filter SUBSTRING] [--mode interp|jit|aot|all]\n"
             "                    [--min-time SECONDS] [FIXTURE_OR_DIR...]\n"
             "Time the transaction of every benchmark fixture in each execution mode and print,\n"
-            "per contract and input: gas used, the median time per execution, Mgas/s and the\n"
-            "speedups over the interpreter, with a geometric-mean row.\n"
+            "per contract and input: gas used, the median time per execution, Mgas/s, the\n"
+            "speedups over the interpreter, the compile time and native code size, and the\n"
+            "status (every failure is a row), with a geometric-mean row; then the compile time\n"
+            "of each benchmark phase by phase. A progress line goes to stderr when it is a\n"
+            "terminal.\n"
             "  --json FILE         also write every figure to FILE: a JSON list with one object\n"
-            "                      per contract and input (name, gas_used, interp_ns, jit_ns,\n"
-            "                      aot_ns, compile_ns, code_bytes, status; null when n/a)\n"
+            "                      per contract and input (name, file, fork, gas_used, runs,\n"
+            "                      interp_ns, jit_ns, aot_ns, jit_speedup, aot_speedup,\n"
+            "                      compiled_codes, compile_failures, compile_ns and\n"
+            "                      aot_compile_ns by phase, code_bytes, aot_code_bytes, note,\n"
+            "                      status; null when n/a): tests/bench.schema.json\n"
             "  --filter SUBSTRING  only benchmarks whose name or fixture path contains it\n"
             "  --mode MODE         interp, jit, aot, all (the default) or a comma-separated\n"
             "                      list; the modes take turns, one execution each, so that\n"
@@ -192,7 +225,7 @@ static bool bench_parse_modes(const char *s, bench_mode *modes) {
 /* A row's name: the test name, then the input's label (or data index) when the test has
    several vectors or names its inputs, the gas and value indexes when they are not 0, and
    the fork when the test runs under several. */
-static void bench_row_name(const statetest_file *f, size_t i, char *s, size_t n) {
+void bench_item_name(const statetest_file *f, size_t i, char *s, size_t n) {
     const statetest_item *v = &f->items[i];
     size_t siblings = 0;
     bool forks = false;
@@ -227,7 +260,7 @@ static void bench_add_file(void *user, const char *path) {
         char name[sizeof b->rows->name];
         if (v->kind == STATETEST_BAD_INPUT)
             snprintf(name, sizeof name, "%s", v->test ? v->test : bench_basename(path));
-        else bench_row_name(f, i, name, sizeof name);
+        else bench_item_name(f, i, name, sizeof name);
         if (b->filter && !strstr(name, b->filter) && !strstr(path, b->filter)) continue;
         bench_row *row = bench_add_row(b);
         row->item = v;
@@ -277,6 +310,78 @@ static void bench_sample(bench_samples *s, uint64_t ns) {
     }
     s->ns[s->count++] = ns;
     s->total += ns;
+}
+
+/* on_compilation of the JIT and AOT runtimes (their backend threads): remember it. */
+static void bench_on_compilation(const evmjit_compilation_info *info, void *user) {
+    bench_mode *bm = user;
+    mtx_lock(&bm->lock);
+    if (bm->compile_count == bm->compile_cap) {
+        bm->compile_cap = bm->compile_cap ? bm->compile_cap * 2 : 64;
+        bm->compiles = trie_xrealloc(bm->compiles, bm->compile_cap * sizeof *bm->compiles);
+    }
+    bench_compile *c = &bm->compiles[bm->compile_count++];
+    memset(c, 0, sizeof *c);
+    c->code_hash = info->code_hash;
+    c->rev = info->rev;
+    c->success = info->success;
+    c->code_bytes = info->code_bytes;
+    c->times = info->times;
+    snprintf(c->message, sizeof c->message, "%s", info->success ? "" : info->message);
+    mtx_unlock(&bm->lock);
+}
+
+static void bench_add_times(evmjit_compile_times *sum, const evmjit_compile_times *t) {
+    sum->queue_ns += t->queue_ns;
+    sum->analysis_ns += t->analysis_ns;
+    sum->ir_ns += t->ir_ns;
+    sum->optimize_ns += t->optimize_ns;
+    sum->codegen_ns += t->codegen_ns;
+    sum->link_ns += t->link_ns;
+    sum->store_ns += t->store_ns;
+    sum->load_ns += t->load_ns;
+    sum->total_ns += t->total_ns;
+}
+
+/* Fill row->compiled: for each compiling mode, the first compilation of every contract in the
+   benchmark's pre-state (a code the transaction never entered was never compiled).
+   O(contracts x compilations). */
+static void bench_collect_compiles(bench *b, bench_row *row) {
+    const statetest_item *v = row->item;
+    host_state *h = statetest_vector_host(v, NULL);
+    for (int m = MODE_JIT; m < BENCH_MODES; m++) {
+        bench_mode *bm = &b->modes[m];
+        if (!bm->ready) continue;
+        bench_compiled *sum = &row->compiled[m];
+        mtx_lock(&bm->lock);
+        for (size_t k = 0; k < h->table_cap; k++) {
+            const host_account *a = h->table[k];
+            if (!a || !a->exists || !a->code_size) continue;
+            bool seen = false;
+            for (size_t j = 0; j < k && !seen; j++) /* the same code at two addresses */
+                seen = h->table[j] && h->table[j]->exists && h->table[j]->code_size &&
+                       !memcmp(h->table[j]->code_hash.bytes, a->code_hash.bytes, 32);
+            for (size_t c = 0; c < bm->compile_count && !seen; c++) {
+                const bench_compile *bc = &bm->compiles[c];
+                if (bc->rev != v->rev || memcmp(bc->code_hash.bytes, a->code_hash.bytes, 32))
+                    continue;
+                seen = true;
+                if (!bc->success) {
+                    sum->failed++;
+                    if (!row->note[0]) /* the reason, without the advice after a ';' */
+                        snprintf(row->note, sizeof row->note, "%s: a contract not compiled: %.*s",
+                                 bench_mode_names[m], (int)strcspn(bc->message, ";"),
+                                 bc->message);
+                    continue;
+                }
+                sum->codes++;
+                sum->code_bytes += bc->code_bytes;
+                bench_add_times(&sum->times, &bc->times);
+            }
+        }
+        mtx_unlock(&bm->lock);
+    }
+    host_destroy(h);
 }
 
 /* Time one row in every ready mode, interleaved. */
@@ -359,11 +464,40 @@ done:
 
 /* ---- the table ------------------------------------------------------------------------- */
 
+/* The mode whose compilations the main table shows: the JIT's, else the AOT's; -1: none. */
+static int bench_compile_mode(const bench *b) {
+    return b->modes[MODE_JIT].ready ? MODE_JIT : b->modes[MODE_AOT].ready ? MODE_AOT : -1;
+}
+
+/* "12.3 KiB" */
+static void bench_format_bytes(char *s, size_t n, double bytes) {
+    if (bytes < 1024) snprintf(s, n, "%.0f B", bytes);
+    else if (bytes < 1024 * 1024) snprintf(s, n, "%.1f KiB", bytes / 1024);
+    else snprintf(s, n, "%.1f MiB", bytes / (1024 * 1024));
+}
+
 static void bench_print_header(const bench *b) {
     printf("%-*s  %12s  %10s %8s", b->name_width, "benchmark", "gas used", "interp", "Mgas/s");
     for (int m = MODE_JIT; m < BENCH_MODES; m++)
         if (b->modes[m].selected) printf("  %10s %7s", bench_mode_names[m], "x");
+    int cm = bench_compile_mode(b);
+    if (cm >= 0) printf("  %10s %9s", cm == MODE_JIT ? "compile" : "aot comp.", "code");
     printf("  status\n");
+}
+
+/* The compile and code-size cells of the main table. */
+static void bench_print_compile_cells(const bench *b, const bench_row *row) {
+    int cm = bench_compile_mode(b);
+    if (cm < 0) return;
+    const bench_compiled *c = &row->compiled[cm];
+    char t[32] = "-", size[32] = "-";
+    if (c->codes) {
+        bench_format_time(t, sizeof t, (double)c->times.total_ns);
+        bench_format_bytes(size, sizeof size, (double)c->code_bytes);
+    } else if (c->failed) {
+        snprintf(t, sizeof t, "failed");
+    }
+    printf("  %10s %9s", t, size);
 }
 
 /* One time column: the median, or why there is none. */
@@ -398,7 +532,10 @@ static void bench_print_row(const bench *b, const bench_row *row) {
         else snprintf(x, sizeof x, "-");
         printf("  %10s %7s", t, x);
     }
-    printf("  %s\n", row->verdict == ROW_OK ? "ok" : row->status);
+    bench_print_compile_cells(b, row);
+    if (row->verdict != ROW_OK) printf("  %s\n", row->status);
+    else if (row->note[0]) printf("  ok (%s)\n", row->note);
+    else printf("  ok\n");
     fflush(stdout);
 }
 
@@ -434,6 +571,7 @@ static void bench_print_summary(const bench *b, long ok, long failed, long skipp
         else if (n) snprintf(x, sizeof x, "%.2fx", exp(log_x / (double)n));
         printf("  %10s %7s", "", x);
     }
+    if (bench_compile_mode(b) >= 0) printf("  %10s %9s", "", "");
     printf("  %ld ok, %ld failed", ok, failed);
     if (skipped) printf(", %ld skipped", skipped);
     printf("\n");
@@ -442,10 +580,78 @@ static void bench_print_summary(const bench *b, long ok, long failed, long skipp
             printf("n/a: %s: %s\n", bench_mode_names[m], b->modes[m].why);
 }
 
+/* The second table: what compiling each benchmark's contracts took, phase by phase (the
+   JIT's; the AOT's phases are the same up to codegen, then it links a shared object, stores
+   and loads it: its total and object size close the row). */
+static void bench_print_phases(const bench *b) {
+    bool jit = b->modes[MODE_JIT].ready, aot = b->modes[MODE_AOT].ready;
+    if (!jit && !aot) return;
+    int pm = jit ? MODE_JIT : MODE_AOT;
+    printf("\ncompilation by phase (%s; every contract of the benchmark that was compiled, "
+           "summed)\n", jit ? "JIT" : "AOT");
+    printf("%-*s  %5s  %9s %9s %9s %9s %9s %9s %9s", b->name_width, "benchmark", "codes",
+           "analysis", "ir", "optimize", "codegen", "link", "total", "code");
+    if (jit && aot) printf("  %9s %9s", "aot total", "object");
+    printf("\n");
+    for (size_t i = 0; i < b->row_count; i++) {
+        const bench_row *row = &b->rows[i];
+        const bench_compiled *c = &row->compiled[pm];
+        if (!c->codes && !c->failed) continue;
+        const uint64_t phase[] = {c->times.analysis_ns, c->times.ir_ns, c->times.optimize_ns,
+                                  c->times.codegen_ns, c->times.link_ns, c->times.total_ns};
+        printf("%-*s  %5d ", b->name_width, row->name, c->codes);
+        for (size_t k = 0; k < sizeof phase / sizeof phase[0]; k++) {
+            char t[32] = "-";
+            if (c->codes) bench_format_time(t, sizeof t, (double)phase[k]);
+            printf(" %9s", t);
+        }
+        char size[32] = "-";
+        if (c->codes) bench_format_bytes(size, sizeof size, (double)c->code_bytes);
+        printf(" %9s", size);
+        if (jit && aot) {
+            const bench_compiled *a = &row->compiled[MODE_AOT];
+            char t[32] = "-", o[32] = "-";
+            if (a->codes) {
+                bench_format_time(t, sizeof t, (double)a->times.total_ns);
+                bench_format_bytes(o, sizeof o, (double)a->code_bytes);
+            }
+            printf("  %9s %9s", t, o);
+        }
+        if (c->failed) printf("  %d failed", c->failed);
+        printf("\n");
+    }
+}
+
 /* ---- JSON ------------------------------------------------------------------------------ */
 
 static json_t *bench_json_ns(const bench_row *row, int m) {
     return row->measured[m] ? json_integer((json_int_t)llround(row->median_ns[m])) : json_null();
+}
+
+/* compile_ns / aot_compile_ns: phase -> nanoseconds summed over the contracts; null when
+   none was compiled. */
+static json_t *bench_json_times(const bench_row *row, int m) {
+    const bench_compiled *c = &row->compiled[m];
+    if (!c->codes) return json_null();
+    const evmjit_compile_times *t = &c->times;
+    json_t *o = json_object();
+    json_object_set_new(o, "analysis", json_integer((json_int_t)t->analysis_ns));
+    json_object_set_new(o, "ir", json_integer((json_int_t)t->ir_ns));
+    json_object_set_new(o, "optimize", json_integer((json_int_t)t->optimize_ns));
+    json_object_set_new(o, "codegen", json_integer((json_int_t)t->codegen_ns));
+    json_object_set_new(o, "link", json_integer((json_int_t)t->link_ns));
+    if (m == MODE_AOT) {
+        json_object_set_new(o, "store", json_integer((json_int_t)t->store_ns));
+        json_object_set_new(o, "load", json_integer((json_int_t)t->load_ns));
+    }
+    json_object_set_new(o, "queue", json_integer((json_int_t)t->queue_ns));
+    json_object_set_new(o, "total", json_integer((json_int_t)t->total_ns));
+    return o;
+}
+
+static json_t *bench_json_speedup(const bench_row *row, int m) {
+    if (!row->measured[m] || !row->measured[MODE_INTERP]) return json_null();
+    return json_real(row->median_ns[MODE_INTERP] / row->median_ns[m]);
 }
 
 static bool bench_write_json(const bench *b) {
@@ -465,10 +671,22 @@ static bool bench_write_json(const bench *b) {
         json_object_set_new(o, "interp_ns", bench_json_ns(row, MODE_INTERP));
         json_object_set_new(o, "jit_ns", bench_json_ns(row, MODE_JIT));
         json_object_set_new(o, "aot_ns", bench_json_ns(row, MODE_AOT));
-        /* per-phase compile times and native code size: once the code cache reports them
-           (on_compilation, evmjit_program.code_bytes) */
-        json_object_set_new(o, "compile_ns", json_null());
-        json_object_set_new(o, "code_bytes", json_null());
+        json_object_set_new(o, "jit_speedup", bench_json_speedup(row, MODE_JIT));
+        json_object_set_new(o, "aot_speedup", bench_json_speedup(row, MODE_AOT));
+        json_object_set_new(o, "compiled_codes", json_integer(row->compiled[MODE_JIT].codes));
+        json_object_set_new(o, "compile_failures", json_integer(row->compiled[MODE_JIT].failed +
+                                                                row->compiled[MODE_AOT].failed));
+        json_object_set_new(o, "compile_ns", bench_json_times(row, MODE_JIT));
+        json_object_set_new(o, "code_bytes",
+                            row->compiled[MODE_JIT].codes
+                                ? json_integer((json_int_t)row->compiled[MODE_JIT].code_bytes)
+                                : json_null());
+        json_object_set_new(o, "aot_compile_ns", bench_json_times(row, MODE_AOT));
+        json_object_set_new(o, "aot_code_bytes",
+                            row->compiled[MODE_AOT].codes
+                                ? json_integer((json_int_t)row->compiled[MODE_AOT].code_bytes)
+                                : json_null());
+        json_object_set_new(o, "note", row->note[0] ? json_string(row->note) : json_null());
         json_object_set_new(o, "status", json_string(status));
         json_array_append_new(list, o);
     }
@@ -488,8 +706,11 @@ static void bench_free(bench *b) {
     for (size_t i = 0; i < b->file_count; i++) statetest_file_free(&b->files[i]);
     free(b->files);
     free(b->rows);
-    for (int m = 0; m < BENCH_MODES; m++)
+    for (int m = 0; m < BENCH_MODES; m++) {
         if (b->modes[m].ready) statetest_destroy_runtime(&b->modes[m].runtime);
+        if (b->modes[m].has_lock) mtx_destroy(&b->modes[m].lock);
+        free(b->modes[m].compiles);
+    }
 }
 
 int bench_main(int argc, char **argv) {
@@ -539,8 +760,16 @@ int bench_main(int argc, char **argv) {
     for (int m = 0; m < BENCH_MODES; m++) {
         bench_mode *bm = &b.modes[m];
         if (!bm->selected) continue;
-        bm->ready = statetest_make_runtime(bench_mode_names[m], &bm->runtime, bm->why,
-                                           sizeof bm->why) == STATETEST_MODE_READY;
+        if (m != MODE_INTERP) {
+            if (mtx_init(&bm->lock, mtx_plain) != thrd_success) {
+                snprintf(bm->why, sizeof bm->why, "cannot create a mutex");
+                continue;
+            }
+            bm->has_lock = true;
+        }
+        bm->ready = statetest_make_observed_runtime(
+                        bench_mode_names[m], m != MODE_INTERP ? bench_on_compilation : NULL, bm,
+                        &bm->runtime, bm->why, sizeof bm->why) == STATETEST_MODE_READY;
     }
     bool any_ready = false;
     for (int m = 0; m < BENCH_MODES; m++) any_ready |= b.modes[m].ready;
@@ -586,7 +815,10 @@ int bench_main(int argc, char **argv) {
     for (size_t k = 0; k < b.row_count; k++) {
         bench_row *row = &b.rows[k];
         bench_progress(&b, k, row, 0);
-        if (row->verdict == ROW_OK) bench_measure(&b, k, row);
+        if (row->verdict == ROW_OK) {
+            bench_measure(&b, k, row);
+            bench_collect_compiles(&b, row);
+        }
         bench_progress_clear(&b);
         bench_print_row(&b, row);
         ok += row->verdict == ROW_OK;
@@ -594,6 +826,7 @@ int bench_main(int argc, char **argv) {
         skipped += row->verdict == ROW_SKIP;
     }
     bench_print_summary(&b, ok, failed, skipped);
+    bench_print_phases(&b);
     bool json_ok = !b.json_path || bench_write_json(&b);
     bench_free(&b);
     return failed || !json_ok ? 1 : 0;

@@ -623,6 +623,7 @@ static void release(evmjit_result *r) {
 /* Run code for msg (no state changes of its own). */
 static evmjit_result host_execute(host_state *h, const evmjit_message *msg, const uint8_t *code,
                                   size_t code_size, const evmjit_bytes32 *code_hash) {
+    h->frames++;
     if (h->vm) return h->vm->execute(h->vm, &host_iface, host_context(h), h->rev, msg, code, code_size);
     evmjit_bytes32 hash;
     if (!code_hash && h->runtime) { /* only a cache needs the key */

@@ -108,6 +108,11 @@ typedef struct host_state {
     /* Set when a frame reached a precompile this build does not implement (bn254, KZG,
        BLS, P256VERIFY): the results are meaningless and the caller reports a skip. */
     unsigned unsupported_precompile;
+
+    /* Frames of code run so far (the transaction's own and every nested call or create):
+       one evmjit_execute each, so with a runtime one lookup each (`evmjit demo` compares it
+       with the runtime's hits to tell native executions from interpreted ones). */
+    uint64_t frames;
 } host_state;
 
 /* Create an empty state for revision `rev`; nested frames use `runtime` (may be NULL). */

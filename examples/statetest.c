@@ -883,6 +883,12 @@ void statetest_log(evmjit_log_level level, const char *message, void *user) {
 
 statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime *out, char *why,
                                              size_t why_size) {
+    return statetest_make_observed_runtime(mode, NULL, NULL, out, why, why_size);
+}
+
+statetest_mode_status statetest_make_observed_runtime(
+    const char *mode, void (*on_compilation)(const evmjit_compilation_info *info, void *user),
+    void *user, statetest_runtime *out, char *why, size_t why_size) {
     memset(out, 0, sizeof *out);
     snprintf(why, why_size, "%s", "");
     if (!strcmp(mode, "interp")) return STATETEST_MODE_READY;
@@ -907,6 +913,8 @@ statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime
     d.idle_eviction_ms = EVMJIT_OFF;
     d.jit_budget_bytes = EVMJIT_OFF;
     d.logger.log = statetest_log;
+    d.on_compilation = on_compilation;
+    d.on_compilation_user = user;
     evmjit_error e;
     if (aot) {
         const char *tmp = getenv("TMPDIR");

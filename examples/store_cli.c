@@ -33,9 +33,47 @@
 int store_cli_main(int argc, char **argv);
 
 static void store_usage(FILE *out) {
-    fprintf(out, "usage: evmjit store ls|verify DIR\n"
-                 "       evmjit store gc DIR [--min-age SECONDS]\n"
-                 "       evmjit aot --store DIR [--fork NAME]... [--opt 0..3] [--timeout SECONDS] FILE...\n");
+    fprintf(out,
+            "usage: evmjit store ls DIR\n"
+            "       evmjit store verify DIR\n"
+            "       evmjit store gc DIR [--min-age SECONDS]\n"
+            "An artifact store is a directory of compiled contracts (a shared object and a\n"
+            "manifest each) that runtimes preload and share.\n"
+            "  ls      list every artifact (this build's, other profiles', bad ones), temporary\n"
+            "          files and orphans\n"
+            "  verify  re-check every artifact (manifest, length, keccak-256, symbol); exit\n"
+            "          status 1 if any is bad\n"
+            "  gc      remove artifacts that fail verification, and temporary files and\n"
+            "          orphans older than --min-age SECONDS (default 600)\n"
+            "  --help  this text (also: evmjit store ls --help, ...)\n"
+            "Exit status: 0, 1 when something is bad (verify) or could not be removed (gc),\n"
+            "2 on a usage error or a store that cannot be opened.\n");
+}
+
+static void aot_usage(FILE *out) {
+    fprintf(out,
+            "usage: evmjit aot --store DIR [--fork NAME]... [--opt 0..3] [--timeout SECONDS] FILE...\n"
+            "Compile every contract found in FILEs (state tests, VM tests, any JSON fixture:\n"
+            "every \"code\" value; or a raw hex file; directories are searched for *.json)\n"
+            "ahead of time, with the LLVM backend, into the artifact store DIR (created if\n"
+            "absent), for each fork. Contracts the store already holds are not compiled again.\n"
+            "  --store DIR        the artifact store (required)\n"
+            "  --fork NAME        a fork to compile for (repeatable; default Cancun)\n"
+            "  --opt 0..3         optimisation level (default 2)\n"
+            "  --timeout SECONDS  give up waiting for the compilations after this long\n"
+            "                     (default 3600)\n"
+            "  --help             this text\n"
+            "Exit status: 0, 1 when a compilation or an input failed, 2 on a usage error or\n"
+            "without the LLVM backend.\n");
+}
+
+/* A one-line error and the usage; returns 2. */
+static int cli_usage_error(bool aot, const char *what, const char *arg) {
+    fprintf(stderr, "evmjit %s: %s%s%s\n", aot ? "aot" : "store", what, arg ? " " : "",
+            arg ? arg : "");
+    if (aot) aot_usage(stderr);
+    else store_usage(stderr);
+    return 2;
 }
 
 /* Opens DIR (never creates it) with the LLVM backend's profile when there is one, so `ls`
@@ -326,29 +364,37 @@ static int cli_aot_main(int argc, char **argv) {
     uint64_t opt = 2, timeout_s = 3600;
     bool opt_given = false;
     for (; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(argv[i], "--store") && val) {
-            dir = val, i++;
-        } else if (!strcmp(argv[i], "--fork") && val && nrev < 32) {
-            if (!host_revision_from_name(val, &revs[nrev])) {
-                fprintf(stderr, "evmjit aot: unknown fork name '%s'\n", val);
-                return 2;
-            }
-            nrev++, i++;
-        } else if (!strcmp(argv[i], "--opt") && val && cli_u64(val, &opt) && opt <= 3) {
-            opt_given = true, i++;
-        } else if (!strcmp(argv[i], "--timeout") && val && cli_u64(val, &timeout_s)) {
+        if (!strcmp(a, "--")) {
             i++;
-        } else {
-            fprintf(stderr, "evmjit aot: unknown option or bad value: %s\n", argv[i]);
-            store_usage(stderr);
-            return 2;
+            break;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            aot_usage(stdout);
+            return 0;
+        }
+        bool known = !strcmp(a, "--store") || !strcmp(a, "--fork") || !strcmp(a, "--opt") ||
+                     !strcmp(a, "--timeout");
+        if (!known) return cli_usage_error(true, "unknown option", a);
+        if (!val) return cli_usage_error(true, a, "needs a value");
+        i++;
+        if (!strcmp(a, "--store")) {
+            dir = val;
+        } else if (!strcmp(a, "--fork")) {
+            if (nrev == 32) return cli_usage_error(true, "more than 32 --fork", NULL);
+            if (!host_revision_from_name(val, &revs[nrev]))
+                return cli_usage_error(true, "unknown fork name", val);
+            nrev++;
+        } else if (!strcmp(a, "--opt")) {
+            if (!cli_u64(val, &opt) || opt > 3) return cli_usage_error(true, "--opt: not 0..3:", val);
+            opt_given = true;
+        } else if (!cli_u64(val, &timeout_s)) {
+            return cli_usage_error(true, "--timeout: not a number of seconds:", val);
         }
     }
-    if (!dir || i >= argc) {
-        store_usage(stderr);
-        return 2;
-    }
+    if (!dir) return cli_usage_error(true, "needs --store DIR", NULL);
+    if (i >= argc) return cli_usage_error(true, "needs at least one FILE", NULL);
     const evmjit_backend *be = statetest_llvm_backend();
     if (!be || !be->compile_aot) {
         fprintf(stderr, "evmjit aot: needs the LLVM backend, and this evmjit was built without it "
@@ -441,22 +487,34 @@ static int cli_aot_main(int argc, char **argv) {
 /* `evmjit aot ...` and `evmjit store ...`: argv[1] is the command. Returns the exit status. */
 int store_cli_main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "aot")) return cli_aot_main(argc, argv);
-    if (argc < 4 && !(argc == 3 && !strcmp(argv[2], "--help"))) {
-        store_usage(stderr);
-        return 2;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            store_usage(stdout);
+            return 0;
+        }
+    if (argc < 3) return cli_usage_error(false, "needs a subcommand: ls, verify or gc", NULL);
+    const char *cmd = argv[2];
+    bool gc = !strcmp(cmd, "gc");
+    if (!gc && strcmp(cmd, "ls") && strcmp(cmd, "verify"))
+        return cli_usage_error(false, "unknown subcommand", cmd);
+    const char *dir = NULL;
+    uint64_t age = 600;
+    for (int i = 3; i < argc; i++) {
+        const char *a = argv[i];
+        if (gc && (!strcmp(a, "--min-age") || !strncmp(a, "--min-age=", 10))) {
+            const char *val = a[9] == '=' ? a + 10 : i + 1 < argc ? argv[++i] : NULL;
+            if (!val) return cli_usage_error(false, "--min-age needs a value", NULL);
+            if (!cli_u64(val, &age))
+                return cli_usage_error(false, "--min-age: not a number of seconds:", val);
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error(false, "unknown option", a);
+        } else if (dir) {
+            return cli_usage_error(false, "takes one DIR; extra argument", a);
+        } else {
+            dir = a;
+        }
     }
-    if (!strcmp(argv[2], "--help")) {
-        store_usage(stdout);
-        return 0;
-    }
-    const char *cmd = argv[2], *dir = argv[3];
-    if ((!strcmp(cmd, "ls") || !strcmp(cmd, "verify")) && argc == 4)
-        return cli_ls_verify(dir, !strcmp(cmd, "verify"));
-    if (!strcmp(cmd, "gc")) {
-        uint64_t age = 600;
-        if (argc == 6 && !strcmp(argv[4], "--min-age") && cli_u64(argv[5], &age)) return cli_gc(dir, age);
-        if (argc == 4) return cli_gc(dir, age);
-    }
-    store_usage(stderr);
-    return 2;
+    if (!dir) return cli_usage_error(false, "needs a store DIR", NULL);
+    if (gc) return cli_gc(dir, age);
+    return cli_ls_verify(dir, !strcmp(cmd, "verify"));
 }

@@ -4,6 +4,9 @@
 #   build/evmjit vmtest     $EVMJIT_FIXTURES/vm/VMTests               (legacy VM tests)
 #   build/evmjit statetest  $EVMJIT_FIXTURES/bench/evm-benchmarks     (London post states)
 #   build/evmjit bench      two small bench fixtures, its JSON checked by build/tests/test_bench
+#                           and against tests/bench.schema.json; make bench-chart on it
+#   build/evmjit demo       twice on one small fixture and one store (the second preloads)
+#   build/evmjit bench-cache, and --help and a wrong option for every command
 #   build/prewarm           a short synthetic block without and with prewarm (and --no-jit)
 #   the state and VM tests again through build/libevmjit.so (--evmc) in interpreter, jit and
 #   tiered modes; a fifth of the state tests and all VM tests in aot mode
@@ -151,12 +154,28 @@ if [ -d "$FIX/state" ] && [ -d "$FIX/vm/VMTests" ]; then
         fail=$((fail + 1))
     fi
 fi
+# check NAME STATUS [DETAILS...]: one check passed (STATUS 0) or failed (then DETAILS show).
+check() {
+    local name="$1" status="$2"; shift 2
+    if [ "$status" = 0 ]; then
+        echo "ok   $name"; pass=$((pass + 1))
+    else
+        echo "FAIL $name"; [ $# -gt 0 ] && printf '%s\n' "$@" | tail -n 15
+        fail=$((fail + 1))
+    fi
+}
+# field TEXT KEY: the value of KEY in the "demo: key=value ..." line of TEXT
+field() { echo "$1" | sed -nE "s/^demo: (.* )?$2=([0-9]+)( .*)?$/\2/p" | tail -n 1; }
 
 # ---- bench ------------------------------------------------------------------------------------
 # One short run over two small fixtures (a state test, whose post root the bench checks, and a
-# revmc transaction list): exit status 0, and a JSON list with the required keys and sane values
-# (build/tests/test_bench FILE checks it).
+# revmc transaction list): exit status 0, a table with the compile columns and the phase table,
+# and a JSON list with the required keys and sane values (build/tests/test_bench FILE checks
+# it) that passes the schema tests/bench.schema.json (Debian's python3-jsonschema), which a
+# broken copy must fail. Then make bench-chart draws it (gnuplot).
 CHECKER="$(dirname "$TOOL")/tests/test_bench"
+PY="${EVMJIT_PYTHON:-/usr/bin/python3}"
+[ -x "$PY" ] || PY=python3
 bench_fixtures=("$FIX/bench/evm-benchmarks/JUMPDEST_n0.json" "$FIX/bench/revmc/counter.json")
 if [ ! -f "${bench_fixtures[0]}" ] || [ ! -f "${bench_fixtures[1]}" ]; then
     echo "SKIP: bench: fixtures not found at $FIX/bench (set EVMJIT_FIXTURES)"
@@ -165,18 +184,52 @@ elif [ ! -x "$CHECKER" ]; then
     echo "FAIL bench: $CHECKER is missing: build it with make"
     fail=$((fail + 1))
 else
-    bench_json=$(mktemp)
+    bench_dir=$(mktemp -d)
+    bench_json="$bench_dir/bench.json"
     out=$("$TOOL" bench --min-time 0 --json "$bench_json" "${bench_fixtures[@]}" 2>&1); rc=$?
-    check=$("$CHECKER" "$bench_json" 2>&1); check_rc=$?
+    check_out=$("$CHECKER" "$bench_json" 2>&1); check_rc=$?
     if [ "$rc" = 0 ] && [ "$check_rc" = 0 ] && echo "$out" | grep -q '^geometric mean.* 2 ok, 0 failed$'; then
-        echo "ok   bench: 2 fixtures timed, JSON checked ($(echo "$check" | tail -n 1))"
+        echo "ok   bench: 2 fixtures timed, JSON checked ($(echo "$check_out" | tail -n 1))"
         pass=$((pass + 1))
     else
         echo "FAIL bench: exit status $rc, JSON check exit status $check_rc, output:"
-        echo "$out" | tail -n 8; echo "$check" | tail -n 8
+        echo "$out" | tail -n 8; echo "$check_out" | tail -n 8
         fail=$((fail + 1))
     fi
-    rm -f "$bench_json"
+    if echo "$out" | grep -q '^n/a: jit'; then
+        echo "SKIP: bench compile columns: this build has no LLVM backend"; skip=$((skip + 1))
+    else
+        echo "$out" | grep -qE '^benchmark .* compile +code +status$' &&
+            echo "$out" | grep -q '^compilation by phase' &&
+            echo "$out" | grep -qE '^counter +1 +[0-9.]+ [num]?s .* [0-9.]+ (B|KiB)'
+        check "bench: compile time and code size columns, phase table" $? "$out"
+    fi
+    if ! "$PY" -c 'import jsonschema' 2>/dev/null; then
+        echo "SKIP: bench schema: $PY has no jsonschema module (Debian's python3-jsonschema; test.sh installs it)"
+        skip=$((skip + 1))
+    else
+        schema_out=$("$PY" tests/check_json_schema.py tests/bench.schema.json "$bench_json" 2>&1)
+        check "bench: JSON passes tests/bench.schema.json" $? "$schema_out"
+        # the schema must catch a broken document: a number for a status, a string for a time
+        sed -E 's/"status": "ok"/"status": 7/; s/"interp_ns": ([0-9]+)/"interp_ns": "\1"/' \
+            "$bench_json" >"$bench_dir/broken.json"
+        schema_out=$("$PY" tests/check_json_schema.py tests/bench.schema.json "$bench_dir/broken.json" 2>&1)
+        schema_rc=$?
+        [ "$schema_rc" = 1 ] && echo "$schema_out" | grep -q 'status: 7 is not of type' &&
+            echo "$schema_out" | grep -q "interp_ns: '[0-9]*' is not of type"
+        check "bench: the schema rejects a broken JSON" $? "exit status $schema_rc" "$schema_out"
+    fi
+    if ! command -v gnuplot >/dev/null 2>&1; then
+        echo "SKIP: bench-chart: no gnuplot (Debian's gnuplot-nox; test.sh installs it)"; skip=$((skip + 1))
+    elif [ "$TOOL" != build/evmjit ]; then
+        echo "SKIP: bench-chart: make targets are checked with build/evmjit only"; skip=$((skip + 1))
+    else
+        chart_out=$(make --no-print-directory bench-chart BENCH_JSON="$bench_json" \
+                        BENCH_CHART="$bench_dir/chart.png" 2>&1); chart_rc=$?
+        [ "$chart_rc" = 0 ] && [ "$(head -c 8 "$bench_dir/chart.png" 2>/dev/null | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+        check "bench-chart: make bench-chart draws a PNG from the JSON" $? "exit status $chart_rc" "$chart_out"
+    fi
+    rm -rf "$bench_dir"
 fi
 
 # ---- prewarm example --------------------------------------------------------------------------
@@ -219,6 +272,92 @@ else
         fi
     done
 fi
+
+# ---- demo -------------------------------------------------------------------------------------
+# The tiered runtime on one small fixture, twice on one store, 12 rounds each. With LLVM: the
+# first run interprets until the contract is hot (8 executions), compiles it in the background
+# and writes the artifact; the second preloads it and runs native from round 1, compiling
+# nothing; --fresh starts cold again; a tool without LLVM ($EVMJIT_TOOL_NOLLVM) preloads the
+# same artifact and runs native. The store directory gets mode 0755 under any umask; one that
+# others can write is refused (and the demo goes on without it). Without LLVM: interpreter
+# only, saying so.
+demo_fix="$FIX/bench/revmc/fibonacci-calldata.json"
+if [ ! -f "$demo_fix" ]; then
+    echo "SKIP: demo: fixtures not found at $FIX/bench (set EVMJIT_FIXTURES)"; skip=$((skip + 1))
+else
+    demo_dir=$(mktemp -d)
+    store="$demo_dir/store"
+    out1=$(umask 077; "$TOOL" demo --store "$store" --rounds 12 "$demo_fix" 2>&1); rc1=$?
+    if [ "$(field "$out1" llvm)" = 1 ]; then
+        [ "$rc1" = 0 ] && [ "$(field "$out1" executions)" = 12 ] && [ "$(field "$out1" failed_rows)" = 0 ] &&
+            [ "$(field "$out1" compiled)" = 1 ] && [ "$(field "$out1" stored)" = 1 ] &&
+            [ "$(field "$out1" preloaded)" = 0 ] && [ "$(field "$out1" interpreted)" -ge 8 ] &&
+            [ "$(stat -c %a "$store")" = 755 ] &&
+            echo "$out1" | grep -qE '^fibonacci-calldata +[0-9]+ +[0-9]+ +0 +[-0-9]+ +[0-9.]+ [mun]?s +written'
+        check "demo, first run: interpreted until hot, compiled in the background, written to the store (mode 755 under umask 077)" $? "exit status $rc1" "$out1"
+        out2=$("$TOOL" demo --store "$store" --rounds 12 "$demo_fix" 2>&1); rc2=$?
+        [ "$rc2" = 0 ] && [ "$(field "$out2" preloaded)" -ge 1 ] && [ "$(field "$out2" native)" = 12 ] &&
+            [ "$(field "$out2" interpreted)" = 0 ] && [ "$(field "$out2" compiled)" = 0 ] &&
+            [ "$(field "$out2" stored)" = 0 ] && [ "$(field "$out2" failed_rows)" = 0 ] &&
+            echo "$out2" | grep -qE '^fibonacci-calldata +0 +12 +0 +1 +- +preloaded .*x +ok$'
+        check "demo, second run: the program is preloaded from the store and runs native from round 1" $? "exit status $rc2" "$out2"
+        out3=$("$TOOL" demo --store "$store" --rounds 12 --fresh "$demo_fix" 2>&1); rc3=$?
+        [ "$rc3" = 0 ] && [ "$(field "$out3" preloaded)" = 0 ] && [ "$(field "$out3" compiled)" = 1 ] &&
+            [ "$(field "$out3" stored)" = 1 ]
+        check "demo --fresh: the store is emptied first, the contract compiled again" $? "exit status $rc3" "$out3"
+        if [ -n "${EVMJIT_TOOL_NOLLVM:-}" ]; then
+            outn=$("$EVMJIT_TOOL_NOLLVM" demo --store "$store" --rounds 4 "$demo_fix" 2>&1); rcn=$?
+            [ "$rcn" = 0 ] && [ "$(field "$outn" llvm)" = 0 ] && [ "$(field "$outn" preloaded)" -ge 1 ] &&
+                [ "$(field "$outn" native)" = 4 ] && echo "$outn" | grep -q 'built without the LLVM backend'
+            check "demo without LLVM: says so, and runs the stored program native" $? "exit status $rcn" "$outn"
+        else
+            echo "SKIP: demo without LLVM: set EVMJIT_TOOL_NOLLVM to a tool built without it (test.sh does)"
+            skip=$((skip + 1))
+        fi
+    else
+        [ "$rc1" = 0 ] && [ "$(field "$out1" llvm)" = 0 ] && [ "$(field "$out1" interpreted)" = 12 ] &&
+            echo "$out1" | grep -q 'built without the LLVM backend'
+        check "demo without LLVM: interpreter only, saying so" $? "exit status $rc1" "$out1"
+    fi
+    mkdir "$demo_dir/open" && chmod 777 "$demo_dir/open"
+    outu=$("$TOOL" demo --store "$demo_dir/open" --rounds 2 "$demo_fix" 2>&1); rcu=$?
+    [ "$rcu" = 0 ] && echo "$outu" | grep -qE "^  store +none: cannot open .*open \(untrusted" &&
+        [ "$(field "$outu" stored)" = 0 ] && [ -z "$(ls -A "$demo_dir/open")" ]
+    check "demo: a store directory that others can write is refused" $? "exit status $rcu" "$outu"
+    if [ "$TOOL" = build/evmjit ]; then
+        outm=$(make --no-print-directory demo DEMO_ARGS="--store $demo_dir/make --rounds 2 $demo_fix" 2>&1); rcm=$?
+        [ "$rcm" = 0 ] && [ "$(field "$outm" executions)" = 2 ]
+        check "make demo runs build/evmjit demo" $? "exit status $rcm" "$outm"
+    fi
+    rm -rf "$demo_dir"
+fi
+
+# ---- bench-cache ------------------------------------------------------------------------------
+# The cache microbenchmarks, with a preload of 20 artifacts when the tool has LLVM: exit status
+# 0 and the machine-readable last line with every figure.
+outc=$("$TOOL" bench-cache --artifacts 20 2>&1); rcc=$?
+last=$(echo "$outc" | tail -n 1)
+want_preload=0; echo "$outc" | grep -q '^preload: .*skipped' || want_preload=20
+[ "$rcc" = 0 ] && echo "$last" | grep -qE '^lookup_hit_ns=[0-9.]+ lookup_miss_ns=[0-9.]+ hit_2t_speedup=[0-9.]+ push_ns=[0-9.]+ drain_ns=[0-9.]+ preload_artifacts=[0-9]+ preload_us_per_artifact=-?[0-9.]+$' &&
+    echo "$last" | grep -q " preload_artifacts=$want_preload " &&
+    { [ "$want_preload" = 0 ] || echo "$last" | grep -qE 'preload_us_per_artifact=[0-9]*[1-9][0-9]*\.'; }
+check "bench-cache: figures and the machine-readable line (preload of $want_preload artifacts)" $? "exit status $rcc" "$outc"
+
+# ---- --help and wrong options -----------------------------------------------------------------
+# Every command: --help prints its usage on stdout and exits 0; a wrong option gets a one-line
+# error naming it, then the usage, on stderr, and exit status 2.
+for cmd in "" demo bench bench-cache statetest vmtest aot store "store ls" "store verify" "store gc" keccak; do
+    read -r -a words <<<"$cmd"
+    first="${words[0]:-}"
+    title="${cmd:-(no command)}"
+    help_out=$("$TOOL" "${words[@]}" --help 2>/dev/null); help_rc=$?
+    [ "$help_rc" = 0 ] && echo "$help_out" | head -n 1 | grep -q "^usage: evmjit $first"
+    check "--help: evmjit $title" $? "exit status $help_rc" "$help_out"
+    bad_err=$("$TOOL" "${words[@]}" --no-such-option 2>&1 >/dev/null); bad_rc=$?
+    [ "$bad_rc" = 2 ] && echo "$bad_err" | head -n 1 | grep -q "^evmjit.*--no-such-option" &&
+        echo "$bad_err" | sed -n 2p | grep -q "^usage: evmjit $first"
+    check "wrong option: evmjit $title" $? "exit status $bad_rc" "$bad_err"
+done
 
 # ---- bad input --------------------------------------------------------------------------------
 tmp=$(mktemp -d)

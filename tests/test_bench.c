@@ -1,4 +1,5 @@
-/* `evmjit bench` (examples/bench.c): its JSON output, exit statuses and usage errors.
+/* `evmjit bench` (examples/bench.c): its JSON output, exit statuses and usage errors; and
+   the exit statuses of `evmjit demo` (examples/demo.c) without the LLVM backend.
 
    test_bench FILE   check FILE, written by `evmjit bench --json FILE` over fixtures that must
                      all run correctly: a list of objects with the required keys and sane
@@ -20,6 +21,7 @@
 
 #include "check.h"
 #include "examples/bench.h"
+#include "examples/demo.h"
 
 static bool is_positive_int(const json_t *j) {
     return json_is_integer(j) && json_integer_value(j) > 0;
@@ -55,8 +57,9 @@ static json_t *check_json(const char *path, size_t want_rows) {
     }
     if (want_rows) CHECKF(json_array_size(list) == want_rows, "%zu rows", json_array_size(list));
     CHECK(json_array_size(list) > 0);
-    static const char *const keys[] = {"name", "gas_used", "interp_ns", "jit_ns", "aot_ns",
-                                       "compile_ns", "code_bytes", "status"};
+    static const char *const keys[] = {"name",          "gas_used",   "interp_ns",  "jit_ns",
+                                       "aot_ns",        "compile_ns", "code_bytes", "aot_compile_ns",
+                                       "aot_code_bytes", "status"};
     size_t i;
     json_t *row;
     json_array_foreach(list, i, row) {
@@ -73,6 +76,9 @@ static json_t *check_json(const char *path, size_t want_rows) {
         CHECKF(is_null_or_positive_int(json_object_get(row, "jit_ns")), "row %zu: jit_ns", i);
         CHECKF(is_null_or_positive_int(json_object_get(row, "aot_ns")), "row %zu: aot_ns", i);
         CHECKF(is_compile_times(json_object_get(row, "compile_ns")), "row %zu: compile_ns", i);
+        CHECKF(is_compile_times(json_object_get(row, "aot_compile_ns")), "row %zu: aot_compile_ns", i);
+        CHECKF(is_null_or_positive_int(json_object_get(row, "aot_code_bytes")),
+               "row %zu: aot_code_bytes", i);
         CHECKF(is_null_or_positive_int(json_object_get(row, "code_bytes")), "row %zu: code_bytes",
                i);
         if (status && !strcmp(status, "ok")) {
@@ -82,6 +88,23 @@ static json_t *check_json(const char *path, size_t want_rows) {
             json_int_t ns = json_integer_value(json_object_get(row, "interp_ns"));
             CHECKF(ns > 0 && ns < 60 * 1000000000LL, "row %zu (%s): interp_ns %lld", i, name,
                    (long long)ns);
+            /* a compiled mode that ran reports what compiling the contract took */
+            bool failures = json_integer_value(json_object_get(row, "compile_failures")) > 0;
+            if (!json_is_null(json_object_get(row, "jit_ns")) && !failures) {
+                const json_t *t = json_object_get(row, "compile_ns");
+                CHECKF(json_integer_value(json_object_get(t, "total")) > 0,
+                       "row %zu (%s): JIT ran, but compile_ns.total is not positive", i, name);
+                CHECKF(json_integer_value(json_object_get(t, "codegen")) > 0,
+                       "row %zu (%s): compile_ns.codegen", i, name);
+                CHECKF(is_positive_int(json_object_get(row, "code_bytes")), "row %zu (%s): code_bytes",
+                       i, name);
+                CHECKF(json_is_real(json_object_get(row, "jit_speedup")), "row %zu (%s): jit_speedup",
+                       i, name);
+            }
+            if (!json_is_null(json_object_get(row, "aot_ns")) && !failures)
+                CHECKF(json_integer_value(json_object_get(json_object_get(row, "aot_compile_ns"),
+                                                          "link")) > 0,
+                       "row %zu (%s): AOT ran, but aot_compile_ns.link is not positive", i, name);
         }
     }
     return list;
@@ -152,6 +175,15 @@ static int run_bench(int argc, const char **argv) {
     for (int i = 0; i < argc && i < 16; i++) args[i] = (char *)(uintptr_t)argv[i];
     fflush(stdout);
     int rc = bench_main(argc, args);
+    fflush(stdout);
+    return rc;
+}
+
+static int run_demo(int argc, const char **argv) {
+    char *args[16];
+    for (int i = 0; i < argc && i < 16; i++) args[i] = (char *)(uintptr_t)argv[i];
+    fflush(stdout);
+    int rc = demo_main(argc, args);
     fflush(stdout);
     return rc;
 }
@@ -236,6 +268,28 @@ static void in_process(void) {
     CHECK(run_bench(4, missing) == 1);
     const char *nothing[] = {"bench", "--filter", "no-such-benchmark", ok_dir};
     CHECK(run_bench(4, nothing) == 1);
+
+    /* `evmjit demo` (examples/demo.c) over the same fixtures, without the LLVM backend (this
+       test does not link it): interpreter only, no store to preload from and none made */
+    char store[700];
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(p, sizeof p, "%s/store.json", ok_dir);
+    const char *demo_ok[] = {"demo", "--store", store, "--rounds", "3", p};
+    CHECK(run_demo(6, demo_ok) == 0);
+    struct stat st;
+    CHECK(stat(store, &st) != 0); /* nothing to write: no directory made */
+    const char *demo_bad[] = {"demo", "--store", store, "--rounds=2", bad_dir, p};
+    CHECK(run_demo(6, demo_bad) == 1); /* the revert, the wrong root, the malformed file */
+    const char *demo_help[] = {"demo", "--help"};
+    CHECK(run_demo(2, demo_help) == 0);
+    const char *demo_rounds[] = {"demo", "--rounds", "0", p};
+    CHECK(run_demo(4, demo_rounds) == 2);
+    const char *demo_threshold[] = {"demo", "--hot-threshold=many", p};
+    CHECK(run_demo(3, demo_threshold) == 2);
+    const char *demo_unknown[] = {"demo", "--bogus", p};
+    CHECK(run_demo(3, demo_unknown) == 2);
+    const char *demo_nothing[] = {"demo", "--filter", "no-such-benchmark", p};
+    CHECK(run_demo(4, demo_nothing) == 1);
 
     snprintf(p, sizeof p, "%s/store.json", ok_dir);
     unlink(p);
