@@ -2,7 +2,9 @@
 
    Per benchmark row: the modes take turns, one execution each (interp, jit, aot, interp, ...).
    Every execution is: statetest_vector_host (fresh host with the pre-state, untimed), then
-   host_transact between two CLOCK_MONOTONIC reads, then host_destroy (untimed). Round 0 is
+   host_transact, of which the transaction's message call is timed (host_state.call_ns: the
+   EVM with every host call and nested frame, not the test host's fee and nonce arithmetic
+   around it, which is the same in every mode), then host_destroy (untimed). Round 0 is
    the warm-up: untimed, judged by statetest_check. Rounds go on until at least BENCH_MIN_RUNS
    timed rounds are done and the slowest mode has spent --min-time in timed executions; a
    mode whose execution fails leaves the rotation and its cell says FAIL. Memory: one sample
@@ -178,9 +180,11 @@ static void bench_usage(FILE *out) {
             "checked) or revmc-style transaction lists (the first one runs and must succeed).\n"
             "Default: $EVMJIT_FIXTURES/bench/evm-benchmarks and $EVMJIT_FIXTURES/bench/revmc,\n"
             "EVMJIT_FIXTURES defaulting to ../shared/fixtures.\n"
-            "Every execution gets a fresh host with the pre-state (untimed); only the transaction\n"
-            "is timed. Each mode's first execution is an untimed warm-up (it pays for any\n"
-            "compilation) and is checked; later ones must repeat its status and gas.\n"
+            "Every execution gets a fresh host with the pre-state (untimed); only the transaction's\n"
+            "message call is timed: the EVM with its host calls and nested frames, not the test\n"
+            "host's transaction envelope (fees, nonce, refunds). Each mode's first execution is\n"
+            "an untimed warm-up (it pays for any compilation) and is checked; later ones must\n"
+            "repeat its status and gas.\n"
             "Exit status: 0 when every benchmark ran correctly, 1 on any failure, 2 on a usage\n"
             "error.\n",
             BENCH_DEFAULT_MIN_TIME, BENCH_MIN_RUNS, BENCH_MIN_RUNS);
@@ -402,9 +406,7 @@ static void bench_measure(const bench *b, size_t index, bench_row *row) {
             if (!active[m]) continue;
             host_state *h = statetest_vector_host(v, b->modes[m].runtime.rt);
             host_tx_result r;
-            uint64_t t0 = bench_now_ns();
             host_transact(h, &v->block, &v->tx, &r);
-            uint64_t t1 = bench_now_ns();
             const char *mode = bench_mode_names[m];
             if (round == 0) {
                 char why[512];
@@ -434,7 +436,7 @@ static void bench_measure(const bench *b, size_t index, bench_row *row) {
                              bench_mode_names[ref_mode]);
                 active[m] = false;
             }
-            if (active[m] && round > 0) bench_sample(&samples[m], t1 - t0);
+            if (active[m] && round > 0) bench_sample(&samples[m], h->call_ns);
             running += active[m];
             free(r.output);
             host_destroy(h);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "precompiles.h"
 #include "trie.h"
@@ -1076,6 +1077,7 @@ static int64_t apply_authorizations(host_state *h, const host_tx *tx) {
 void host_transact(host_state *h, const host_block *block, const host_tx *tx,
                    host_tx_result *r) {
     memset(r, 0, sizeof *r);
+    h->call_ns = 0;
     r->status = EVMJIT_REJECTED;
     for (size_t i = 0; i < h->log_count; i++) host_free_log(&h->logs[i]);
     h->log_count = 0;
@@ -1244,7 +1246,12 @@ void host_transact(host_state *h, const host_block *block, const host_tx *tx,
     msg.input_data = tx->data;
     msg.input_size = tx->data_size;
     msg.value = tx->value;
+    struct timespec call_start, call_end;
+    clock_gettime(CLOCK_MONOTONIC, &call_start);
     evmjit_result res = host_call_frame(h, &msg);
+    clock_gettime(CLOCK_MONOTONIC, &call_end);
+    h->call_ns = (uint64_t)((call_end.tv_sec - call_start.tv_sec) * 1000000000LL +
+                            (call_end.tv_nsec - call_start.tv_nsec));
 
     r->status = res.status_code;
     int64_t gas_left = res.status_code == EVMJIT_SUCCESS || res.status_code == EVMJIT_REVERT

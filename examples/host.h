@@ -113,6 +113,13 @@ typedef struct host_state {
        one evmjit_execute each, so with a runtime one lookup each (`evmjit demo` compares it
        with the runtime's hits to tell native executions from interpreted ones). */
     uint64_t frames;
+
+    /* Nanoseconds the last host_transact spent in the transaction's message call: the
+       EVM's execution with every host call and nested frame it makes, without the
+       transaction's envelope (fee arithmetic, nonce, refunds, coinbase), which is the
+       test host's work and the same for every execution mode. 0 when the transaction was
+       rejected before its call. */
+    uint64_t call_ns;
 } host_state;
 
 /* Create an empty state for revision `rev`; nested frames use `runtime` (may be NULL). */
