@@ -784,18 +784,7 @@ int bench_main(int argc, char **argv) {
         return 1;
     }
 
-    if (i < argc) {
-        for (; i < argc; i++) statetest_walk(argv[i], &b, bench_add_file, bench_path_error);
-    } else {
-        const char *fix = getenv("EVMJIT_FIXTURES");
-        if (!fix || !*fix) fix = "../shared/fixtures";
-        static const char *const defaults[] = {"bench/evm-benchmarks", "bench/revmc"};
-        for (size_t k = 0; k < 2; k++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", fix, defaults[k]);
-            statetest_walk(path, &b, bench_add_file, bench_path_error);
-        }
-    }
+    statetest_walk_or_bench(argv + i, argc - i, &b, bench_add_file, bench_path_error);
     if (!b.row_count) {
         fprintf(stderr, "evmjit bench: no benchmark%s%s%s\n", b.filter ? " matches '" : "",
                 b.filter ? b.filter : "", b.filter ? "'" : "");

@@ -761,18 +761,7 @@ int demo_main(int argc, char **argv) {
         }
     }
 
-    if (i < argc) {
-        for (; i < argc; i++) statetest_walk(argv[i], &d, demo_add_file, demo_path_error);
-    } else {
-        const char *fix = getenv("EVMJIT_FIXTURES");
-        if (!fix || !*fix) fix = "../shared/fixtures";
-        static const char *const defaults[] = {"bench/evm-benchmarks", "bench/revmc"};
-        for (size_t k = 0; k < 2; k++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", fix, defaults[k]);
-            statetest_walk(path, &d, demo_add_file, demo_path_error);
-        }
-    }
+    statetest_walk_or_bench(argv + i, argc - i, &d, demo_add_file, demo_path_error);
     if (!d.row_count) {
         fprintf(stderr, "evmjit demo: no benchmark%s%s%s\n", d.filter ? " matches '" : "",
                 d.filter ? d.filter : "", d.filter ? "'" : "");

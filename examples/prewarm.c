@@ -341,18 +341,7 @@ int main(int argc, char **argv) {
 
     loader l;
     memset(&l, 0, sizeof l);
-    if (i < argc) {
-        for (; i < argc; i++) statetest_walk(argv[i], &l, add_file, path_error);
-    } else {
-        const char *fix = getenv("EVMJIT_FIXTURES");
-        if (!fix || !*fix) fix = "../shared/fixtures";
-        static const char *const defaults[] = {"bench/evm-benchmarks", "bench/revmc"};
-        for (size_t k = 0; k < 2; k++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", fix, defaults[k]);
-            statetest_walk(path, &l, add_file, path_error);
-        }
-    }
+    statetest_walk_or_bench(argv + i, argc - i, &l, add_file, path_error);
     block b;
     memset(&b, 0, sizeof b);
     calibrate(&l, o.max_gas, &b);

@@ -863,6 +863,21 @@ void statetest_walk(const char *path, void *user, void (*file)(void *user, const
     free(names);
 }
 
+void statetest_walk_or_bench(char *const *paths, int count, void *user,
+                             void (*file)(void *user, const char *path),
+                             void (*fail)(void *user, const char *path, const char *message)) {
+    for (int i = 0; i < count; i++) statetest_walk(paths[i], user, file, fail);
+    if (count) return;
+    const char *fix = getenv("EVMJIT_FIXTURES");
+    if (!fix || !*fix) fix = "../shared/fixtures";
+    static const char *const defaults[] = {"bench/evm-benchmarks", "bench/revmc"};
+    for (size_t k = 0; k < 2; k++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", fix, defaults[k]);
+        statetest_walk(path, user, file, fail);
+    }
+}
+
 /* ---- execution modes ------------------------------------------------------------------- */
 
 /* evmjit_llvm_backend is a weak reference: programs that link this file without

@@ -171,4 +171,12 @@ statetest_verdict statetest_check(const statetest_item *v, host_state *h,
 void statetest_walk(const char *path, void *user, void (*file)(void *user, const char *path),
                     void (*fail)(void *user, const char *path, const char *message));
 
+/* statetest_walk over each of the `count` paths, or, when count is 0, over the benchmark
+   fixtures: $EVMJIT_FIXTURES/bench/evm-benchmarks and .../bench/revmc (EVMJIT_FIXTURES
+   defaulting to ../shared/fixtures). What `evmjit bench`, `evmjit demo` and the prewarm
+   example run by default. */
+void statetest_walk_or_bench(char *const *paths, int count, void *user,
+                             void (*file)(void *user, const char *path),
+                             void (*fail)(void *user, const char *path, const char *message));
+
 #endif
