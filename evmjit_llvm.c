@@ -20,7 +20,8 @@
         |           the JUMPI fall-through blocks after it), joined by musttail calls that
         |           carry (frame, stack length, gas); the exported `i32 fn(ptr frame)`
         |           enters the first one; a dispatch function switches dynamic jumps over
-        |           every JUMPDEST:
+        |           every JUMPDEST (a run of consecutive JUMPDESTs is one range check that
+        |           charges the ones skipped and enters the last):
         |             - the EVM stack is frame->stack (grows down); inside a block its
         |               values live in SSA ("virtual stack") and are written back at the
         |               block's end only where they changed
@@ -104,10 +105,10 @@
    contracts compile in 0.4 to 1.3 s that way (onchain-lm-v2 0.4, fiat_token 0.75,
    univ2_router 0.8, burntpix 1.07, seaport 1.29); peak memory stays under about 100 MiB.
    Hostile shapes are bounded by counting what costs: check sections (24 KiB of consecutive
-   JUMPDESTs collapse to one; of PUSH/JUMP pairs make 4,915, which took 0.82 s of CPU: the
+   JUMPDESTs collapse to one, even as dynamic-jump targets; of PUSH/JUMP pairs make 4,915, which took 0.82 s of CPU: the
    limit of 4,000 keeps the worst case near 0.7 s and is still twice what the largest real
    contracts need, about 1,850), runtime call sites (an EXP or MSTORE storm) and
-   dynamic-jump targets (the switch). Over a limit the compile is rejected with EVMJIT_ERR_INELIGIBLE and a message
+   dynamic-jump targets (switch cases plus JUMPDEST runs). Over a limit the compile is rejected with EVMJIT_ERR_INELIGIBLE and a message
    naming the limit; the runtime then keeps interpreting that code. tests/test_llvm.c
    ("adversarial") measures every case. */
 #ifndef EVMJIT_LLVM_MAX_CODE
@@ -204,6 +205,14 @@ typedef struct el_block {
     LLVMBasicBlockRef bb;
 } el_block;
 
+/* A run of consecutive JUMPDESTs [first_pc, last_pc] that dynamic jumps may enter anywhere:
+   entering at pc costs (last_pc - pc) gas (one per JUMPDEST skipped) and continues in the
+   block of the last one, so the run needs one dispatch case instead of one per byte. */
+typedef struct el_jdrun {
+    uint32_t first_pc, last_pc;
+    int32_t last_block;
+} el_jdrun;
+
 typedef struct el_analysis {
     const uint8_t *code;
     size_t code_size;
@@ -216,6 +225,8 @@ typedef struct el_analysis {
     el_block *blocks;
     uint32_t n_blocks;
     bool has_dynamic; /* some reachable jump has a target only known at run time */
+    el_jdrun *runs;     /* has_dynamic: JUMPDEST runs of two or more, in pc order */
+    uint32_t n_runs;
     uint32_t reach_blocks, reach_insts, reach_jumpdests, sections, calls;
 } el_analysis;
 
@@ -224,6 +235,7 @@ static void el_analysis_free(el_analysis *a) {
     free(a->imms);
     free(a->is_jumpdest);
     free(a->blocks);
+    free(a->runs);
     memset(a, 0, sizeof *a);
 }
 
@@ -471,14 +483,28 @@ static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, ev
     }
     free(av);
 
-    /* reachability: a worklist from block 0; a reachable dynamic jump makes every JUMPDEST
-       block reachable. Each block is pushed at most once: O(blocks). */
+    /* JUMPDEST runs: a block that is one JUMPDEST followed at once by another JUMPDEST is
+       "inside" a run. A dynamic jump into it is sent (by the dispatch) to the run's last
+       JUMPDEST with the skipped JUMPDESTs' gas charged, so it is no dynamic target of its
+       own and joins the block before it like any unused JUMPDEST. O(blocks). */
+    uint8_t *inner = (uint8_t *)calloc(a->n_blocks + 1, 1);
     uint32_t *work = (uint32_t *)malloc((a->n_blocks + 1) * sizeof *work);
-    if (!work) {
+    if (!inner || !work) {
+        free(inner);
+        free(work);
         el_analysis_free(a);
         el_err(err, err_size, "out of memory in analysis");
         return EVMJIT_ERR_OUT_OF_MEMORY;
     }
+    for (uint32_t bi = 0; bi + 1 < a->n_blocks; bi++) {
+        const el_block *b = &a->blocks[bi], *next = &a->blocks[bi + 1];
+        inner[bi] = b->jumpdest && b->end - b->first == 1 && b->kind == EL_END_FALL && b->fall == (int32_t)(bi + 1) &&
+                    next->jumpdest && next->first == b->end;
+    }
+
+    /* reachability: a worklist from block 0; a reachable dynamic jump makes every JUMPDEST
+       block outside a run's inside reachable. Each block is pushed at most once:
+       O(blocks). */
     uint32_t nw = 0;
     a->blocks[0].reachable = 1;
     work[nw++] = 0;
@@ -491,7 +517,7 @@ static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, ev
             else if (b->target == -1 && !a->has_dynamic) {
                 a->has_dynamic = true;
                 for (uint32_t k = 0; k < a->n_blocks; k++)
-                    if (a->blocks[k].jumpdest && !a->blocks[k].reachable) {
+                    if (a->blocks[k].jumpdest && !inner[k] && !a->blocks[k].reachable) {
                         a->blocks[k].reachable = 1;
                         work[nw++] = k;
                     }
@@ -505,11 +531,35 @@ static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, ev
     }
     free(work);
 
+    /* the runs the dispatch needs: each ends at a block outside, reachable by dynamic jumps */
+    if (a->has_dynamic) {
+        uint32_t n_runs = 0;
+        for (uint32_t bi = 0; bi < a->n_blocks; bi++)
+            if (inner[bi] && (bi == 0 || !inner[bi - 1])) n_runs++;
+        a->runs = (el_jdrun *)malloc((n_runs + 1) * sizeof *a->runs);
+        if (!a->runs) {
+            free(inner);
+            el_analysis_free(a);
+            el_err(err, err_size, "out of memory in analysis");
+            return EVMJIT_ERR_OUT_OF_MEMORY;
+        }
+        for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
+            if (!inner[bi] || (bi > 0 && inner[bi - 1])) continue;
+            uint32_t last = bi;
+            while (inner[last]) last++;
+            el_jdrun *r = &a->runs[a->n_runs++];
+            r->first_pc = a->insts[a->blocks[bi].first].pc;
+            r->last_pc = a->insts[a->blocks[last].first].pc;
+            r->last_block = (int32_t)last;
+        }
+    }
+
     /* a JUMPDEST that no reachable jump can land on is an ordinary 1-gas instruction: its
        block joins the one falling into it (fewer blocks and checks; a long run of unused
        JUMPDESTs becomes one section). O(blocks). */
     uint8_t *target = (uint8_t *)calloc(a->n_blocks + 1, 1);
     if (!target) {
+        free(inner);
         el_analysis_free(a);
         el_err(err, err_size, "out of memory in analysis");
         return EVMJIT_ERR_OUT_OF_MEMORY;
@@ -517,8 +567,9 @@ static evmjit_error el_analyze(el_analysis *a, const uint8_t *code, size_t n, ev
     for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
         const el_block *b = &a->blocks[bi];
         if (b->reachable && (b->kind == EL_END_JUMP || b->kind == EL_END_JUMPI) && b->target >= 0) target[b->target] = 1;
-        if (b->reachable && b->jumpdest && a->has_dynamic) target[bi] = 1;
+        if (b->reachable && b->jumpdest && a->has_dynamic && !inner[bi]) target[bi] = 1;
     }
+    free(inner);
     for (uint32_t bi = 0, into = 0; bi < a->n_blocks; bi++) {
         el_block *b = &a->blocks[bi], *prev = &a->blocks[into];
         if (bi > 0 && b->jumpdest && !target[bi] && prev->reachable && prev->kind == EL_END_FALL &&
@@ -569,11 +620,11 @@ static evmjit_error el_check_budget(const el_analysis *a, char *err, size_t err_
                a->calls, (unsigned)EVMJIT_LLVM_MAX_CALLS);
         return EVMJIT_ERR_INELIGIBLE;
     }
-    if (a->has_dynamic && a->reach_jumpdests > EVMJIT_LLVM_MAX_TARGETS) {
+    if (a->has_dynamic && a->reach_jumpdests + a->n_runs > EVMJIT_LLVM_MAX_TARGETS) {
         el_err(err, err_size,
-               "over the compile budget: %u JUMPDESTs reachable by dynamic jumps (limit %u, "
-               "EVMJIT_LLVM_MAX_TARGETS); interpret instead",
-               a->reach_jumpdests, (unsigned)EVMJIT_LLVM_MAX_TARGETS);
+               "over the compile budget: %u dynamic-jump targets (JUMPDESTs and JUMPDEST runs; "
+               "limit %u, EVMJIT_LLVM_MAX_TARGETS); interpret instead",
+               a->reach_jumpdests + a->n_runs, (unsigned)EVMJIT_LLVM_MAX_TARGETS);
         return EVMJIT_ERR_INELIGIBLE;
     }
     return EVMJIT_OK;
@@ -1247,9 +1298,7 @@ static void el_op_addmod(el_cg *g) {
 
 /* Ends the function with a guaranteed tail call: the stack length and gas travel in
    registers, the stack items are already in memory. */
-static void el_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef aux) {
-    LLVMValueRef args[4] = {g->frame, LLVMBuildLoad2(g->b, g->i64, g->len_var, ""),
-                            LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), aux};
+static void el_ret_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef *args /* [4]: block_ty's */) {
     LLVMValueRef call = LLVMBuildCall2(g->b, g->block_ty, fn, args, 4, "");
 #if LLVM_VERSION_MAJOR >= 18
     LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
@@ -1257,6 +1306,11 @@ static void el_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef aux) {
     LLVMSetTailCall(call, 1);
 #endif
     LLVMBuildRet(g->b, call);
+}
+static void el_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef aux) {
+    LLVMValueRef args[4] = {g->frame, LLVMBuildLoad2(g->b, g->i64, g->len_var, ""),
+                            LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), aux};
+    el_ret_tail_call(g, fn, args);
 }
 
 /* Continue at block `target` (after el_flush): a branch inside this function, a tail call
@@ -1585,25 +1639,48 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
         LLVMAddAttributeAtIndex(g->dispatch, LLVMAttributeFunctionIndex, nounwind);
         g->fn = g->dispatch;
         g->frame = LLVMGetParam(g->fn, 0);
-        LLVMBasicBlockRef sw_bb = el_new_bb(g), bad = el_new_bb(g);
+        LLVMBasicBlockRef sw_bb = el_new_bb(g), bad = el_new_bb(g), runs_bb = a->n_runs ? el_new_bb(g) : bad;
         LLVMPositionBuilderAtEnd(g->b, bad);
         LLVMBuildRet(g->b, el_c32(g, EVMJIT_BAD_JUMP_DESTINATION));
+        /* not a case: one range check per JUMPDEST run (pc - first <u last - first), which
+           charges the JUMPDESTs skipped and enters the run's last one */
+        LLVMValueRef pc = LLVMGetParam(g->fn, 3), gas = LLVMGetParam(g->fn, 2);
+        LLVMBasicBlockRef check = runs_bb, oog = NULL;
+        for (uint32_t r = 0; r < a->n_runs && !g->failed; r++) {
+            const el_jdrun *run = &a->runs[r];
+            LLVMValueRef target_fn = g->fns[run->last_block];
+            if (!target_fn) {
+                g->failed = true;
+                el_err(g->err, g->err_size, "internal: a JUMPDEST run ends in no function");
+                break;
+            }
+            if (!oog) {
+                oog = el_new_bb(g);
+                LLVMPositionBuilderAtEnd(g->b, oog);
+                LLVMBuildRet(g->b, el_c32(g, EVMJIT_OUT_OF_GAS));
+            }
+            LLVMBasicBlockRef in = el_new_bb(g), go = el_new_bb(g), next = r + 1 < a->n_runs ? el_new_bb(g) : bad;
+            LLVMPositionBuilderAtEnd(g->b, check);
+            LLVMValueRef off = LLVMBuildSub(g->b, pc, el_c64(g, run->first_pc), "");
+            LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntULT, off, el_c64(g, run->last_pc - run->first_pc), ""),
+                            in, next);
+            LLVMPositionBuilderAtEnd(g->b, in);
+            LLVMValueRef left = LLVMBuildSub(g->b, gas, LLVMBuildSub(g->b, el_c64(g, run->last_pc), pc, ""), "");
+            LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, left, el_c64(g, 0), ""), go, oog);
+            LLVMPositionBuilderAtEnd(g->b, go);
+            LLVMValueRef args[4] = {g->frame, LLVMGetParam(g->fn, 1), left, el_c64(g, 0)};
+            el_ret_tail_call(g, target_fn, args);
+            check = next;
+        }
         LLVMPositionBuilderAtEnd(g->b, sw_bb);
-        LLVMValueRef sw = LLVMBuildSwitch(g->b, LLVMBuildTrunc(g->b, LLVMGetParam(g->fn, 3), g->i32, ""), bad,
-                                          a->reach_jumpdests);
+        LLVMValueRef sw = LLVMBuildSwitch(g->b, LLVMBuildTrunc(g->b, pc, g->i32, ""), runs_bb, a->reach_jumpdests);
         for (uint32_t bi = 0; bi < a->n_blocks; bi++)
             if (blocks[bi].jumpdest && blocks[bi].reachable && g->fns[bi]) {
                 LLVMBasicBlockRef cs = el_new_bb(g);
                 LLVMAddCase(sw, LLVMConstInt(g->i32, a->insts[blocks[bi].first].pc, 0), cs);
                 LLVMPositionBuilderAtEnd(g->b, cs);
                 LLVMValueRef args[4] = {g->frame, LLVMGetParam(g->fn, 1), LLVMGetParam(g->fn, 2), el_c64(g, 0)};
-                LLVMValueRef call = LLVMBuildCall2(g->b, g->block_ty, g->fns[bi], args, 4, "");
-#if LLVM_VERSION_MAJOR >= 18
-                LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
-#else
-                LLVMSetTailCall(call, 1);
-#endif
-                LLVMBuildRet(g->b, call);
+                el_ret_tail_call(g, g->fns[bi], args);
                 LLVMPositionBuilderAtEnd(g->b, sw_bb);
             }
     }
@@ -1849,8 +1926,8 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     }
     uint64_t t1 = el_now_ns();
     if (getenv("EVMJIT_LLVM_STATS")) /* debugging aid */
-        fprintf(stderr, "evmjit_llvm: %zu bytes: %u blocks, %u instructions, %u sections, %u calls, %u targets%s\n",
-                code_size, a.reach_blocks, a.reach_insts, a.sections, a.calls, a.reach_jumpdests,
+        fprintf(stderr, "evmjit_llvm: %zu bytes: %u blocks, %u instructions, %u sections, %u calls, %u targets, %u runs%s\n",
+                code_size, a.reach_blocks, a.reach_insts, a.sections, a.calls, a.reach_jumpdests, a.n_runs,
                 a.has_dynamic ? " (dynamic)" : "");
 
     LLVMContextRef ctx = LLVMContextCreate();
@@ -1867,7 +1944,7 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     g.err_size = n;
     r = el_gen(&g, symbol);
     LLVMDisposeBuilder(g.b);
-    uint32_t sections = a.sections, targets = a.has_dynamic ? a.reach_jumpdests : 0, insts = a.reach_insts;
+    uint32_t sections = a.sections, targets = a.has_dynamic ? a.reach_jumpdests + a.n_runs : 0, insts = a.reach_insts;
     el_analysis_free(&a);
     uint64_t t2 = el_now_ns(), t3 = t2, t4 = t2;
 #ifndef NDEBUG

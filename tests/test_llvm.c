@@ -554,6 +554,25 @@ static void directed(void) {
     expect("jumpi at the end", EVMJIT_CANCUN, "600060035700", 100, EVMJIT_SUCCESS, 84);
     expect("jumpi last byte", EVMJIT_CANCUN, "6000600057", 100, EVMJIT_SUCCESS, 84);
 
+    /* JUMPDEST runs entered by a dynamic jump (PUSH1 x PUSH1 0 ADD JUMP: 17 gas): the dispatch
+       charges the JUMPDESTs skipped and enters the run's last one. Runs at pc 6..10 (after a
+       JUMP) and 12..14 (after a STOP); then STOP and PUSH1 7 STOP. */
+    static const struct { const char *x; int64_t gas; evmjit_status_code st; int64_t left; } runs[] = {
+        {"06", 100, EVMJIT_SUCCESS, 78}, {"06", 22, EVMJIT_SUCCESS, 0}, {"06", 21, EVMJIT_OUT_OF_GAS, 0},
+        {"08", 100, EVMJIT_SUCCESS, 80}, {"0a", 100, EVMJIT_SUCCESS, 82}, {"0a", 17, EVMJIT_OUT_OF_GAS, 0},
+        {"0b", 100, EVMJIT_BAD_JUMP_DESTINATION, 0}, {"0c", 100, EVMJIT_SUCCESS, 77},
+        {"0c", 19, EVMJIT_OUT_OF_GAS, 0}, {"0d", 100, EVMJIT_SUCCESS, 78}, {"0e", 100, EVMJIT_SUCCESS, 79},
+        {"0f", 100, EVMJIT_BAD_JUMP_DESTINATION, 0}, {"10", 100, EVMJIT_BAD_JUMP_DESTINATION, 0}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char hex[64], name[64];
+        snprintf(hex, sizeof hex, "60%s600001565b5b5b5b5b005b5b5b600700", runs[i].x);
+        snprintf(name, sizeof name, "jumpdest run: jump to 0x%s, gas %lld", runs[i].x, (long long)runs[i].gas);
+        expect(name, EVMJIT_CANCUN, hex, runs[i].gas, runs[i].st, runs[i].left);
+    }
+    /* a run entered by falling through (JUMPI not taken) and by a dynamic JUMPI into it */
+    expect("jumpdest run: fall-through", EVMJIT_CANCUN, "6000600960000157" "5b5b5b00", 100, EVMJIT_SUCCESS, 75);
+    expect("jumpdest run: jumpi into it", EVMJIT_CANCUN, "6001600960000157" "5b5b5b00", 100, EVMJIT_SUCCESS, 76);
+
     /* the order of failures inside one batched section: underflow after an OOG point, OOG
        before an underflow, overflow */
     expect("oog before underflow", EVMJIT_CANCUN, "6001600101016001", 8, EVMJIT_OUT_OF_GAS, 0);
@@ -836,13 +855,14 @@ static void jump_to(gen *g, int label) { /* PUSH2 placeholder */
     g->depth++;
 }
 static void place_label(gen *g, int label) {
+    size_t extra = rn(g, 4) == 0 ? 1 + rn(g, 3) : 0; /* sometimes a JUMPDEST run */
     for (int i = 0; i < g->nfix; i++)
         if (g->fix_label[i] == label && g->fix[i] + 1 < g->cap) {
             g->code[g->fix[i]] = (uint8_t)(g->n >> 8);
             g->code[g->fix[i] + 1] = (uint8_t)g->n;
             g->fix_label[i] = -1;
         }
-    emit(g, 0x5b);
+    for (size_t i = 0; i <= extra; i++) emit(g, 0x5b);
 }
 
 static void gen_chunk(gen *g, int level);
@@ -1258,9 +1278,10 @@ static void adversarial(void) {
         code[i + 4] = 0x56;
     }
     adversarial_one("PUSH/JUMP pairs, 3990 sections", code, under, budget);
-    /* every byte a JUMPDEST reached through one dynamic jump: CALLDATALOAD-driven */
+    /* every byte a JUMPDEST reached through one dynamic jump (into the middle: the run's
+       JUMPDESTs from there on are charged, then the code ends) */
     memset(code, 0x5b, n);
-    memcpy(code, "\x60\x00\x35\x56", 4); /* PUSH1 0 CALLDATALOAD JUMP */
+    memcpy(code, "\x61\x30\x00\x60\x00\x01\x56", 7); /* PUSH2 0x3000 PUSH1 0 ADD JUMP */
     adversarial_one("JUMPDESTs + dynamic jump", code, n, budget);
     /* dynamic jumps everywhere: JUMPDEST PUSH1 0 CALLDATALOAD JUMP */
     for (size_t i = 0; i + 5 <= n; i += 5) memcpy(code + i, "\x5b\x60\x00\x35\x56", 5);
