@@ -168,6 +168,13 @@
    and the runtime only through pointers in evmjit_frame (evmjit_builtins_table()), so
    artifacts have no undefined symbols beyond libc. Without evmjit_llvm.c this header still
    interprets every contract and runs ahead-of-time artifacts compiled elsewhere.
+   Two tiers of compiled code: at the default level a big contract (over about 6,000
+   reachable instructions) is first compiled on a cheap path (light passes, the fast
+   register allocator), which keeps its compile time near a second; such a JIT program is
+   "provisional". After desc.upgrade_threshold hits (default 64) the backend thread has it
+   compiled again with the full optimiser (one at a time, after every first compilation) and
+   swaps the result into the resident table; callers run the old program until then, and
+   its code is freed after the last reference. Statistics: upgrades, provisional.
 
    EVMC compatibility
    ------------------
@@ -703,6 +710,9 @@ struct evmjit_compile_request {
     const uint8_t *code; /* valid during the call */
     size_t code_size;
     int opt_level; /* 0..3 */
+    /* A hot provisional program is compiled again (JIT only): take the full optimising path
+       whatever the input's size (the backend's budgets still apply). */
+    bool upgrade;
     /* Long compilations should poll this between phases and give up with
        EVMJIT_ERR_SHUTDOWN when it returns true (shutdown, or the result became stale). */
     bool (*cancelled)(const evmjit_compile_request *req);
@@ -718,6 +728,11 @@ typedef struct evmjit_compile_output {
     size_t object_size;
     char symbol[128];   /* AOT: the exported evmjit_fn */
     char target[128];   /* AOT: target triple and CPU the object runs on */
+    /* JIT: the backend took a cheaper path than opt_level asks for (for example a big input
+       at the default level, to keep the first compilation short); once the program is hot
+       (desc.upgrade_threshold hits) the runtime compiles it again with req.upgrade set and
+       swaps the result in. */
+    bool provisional;
     evmjit_compile_times times;
     char message[256];  /* why it failed (NUL-terminated) */
 } evmjit_compile_output;
@@ -806,6 +821,7 @@ typedef struct evmjit_compilation_info {
     bool success;
     bool published;  /* became resident (false if it failed or a clear made it stale) */
     bool from_store; /* an AOT request satisfied by loading a persisted artifact */
+    bool upgrade;    /* the optimising recompilation of a hot provisional program */
     evmjit_error error;
     const char *message; /* failure reason ("" on success); valid during the call */
     size_t code_size;
@@ -855,6 +871,8 @@ typedef struct evmjit_runtime_desc {
     uint64_t sweep_interval_ms;   /* eviction sweep period; 0: 60000 */
     uint64_t jit_budget_bytes;    /* JIT code memory budget; 0: 1 GiB; EVMJIT_OFF: none */
     uint64_t recycle_after;       /* recycle a worker's compiler after N jobs; 0: 1000; EVMJIT_OFF */
+    uint64_t upgrade_threshold;   /* hits of a provisional program before it is compiled again
+                                     with the full optimiser; 0: 64; EVMJIT_OFF: never */
     uint64_t shutdown_timeout_ms; /* destroy waits this long for threads; 0: 5000 */
     uint64_t compile_timeout_ms;  /* blocking calls with timeout 0 wait this long; 0: 60000 */
 } evmjit_runtime_desc;
@@ -912,10 +930,12 @@ typedef struct evmjit_runtime_stats {
     uint64_t prewarm_requests;  /* requests prewarm sessions handed over (compile or observe) */
     uint64_t cancelled;         /* prewarm compilations taken back before a worker started them
                                    (evmjit_prewarm_finish without commit) */
+    uint64_t upgrades;          /* provisional programs replaced by their optimised recompilation */
     /* gauges */
     uint64_t resident_entries; /* programs in the resident table */
     uint64_t resident_jit;
     uint64_t resident_aot;
+    uint64_t provisional;      /* resident JIT programs compiled on a cheap path, not upgraded yet */
     uint64_t queued_events;    /* events in the ring */
     uint64_t queued_commands;  /* requests not yet seen by the backend */
     uint64_t pending_jobs;     /* admitted, not finished (waiting for code, queued or compiling) */
@@ -3915,7 +3935,13 @@ typedef struct evmjit__entry {
     _Atomic uint32_t refs;         /* counted references */
     _Atomic uint64_t last_hit_ms;  /* the backend clock at the last hit (written once per tick) */
     _Atomic uint64_t claimed_ms;   /* WANTED: when a caller was last asked for the code */
+    /* provisional: written before READY (the release store publishes it), then constant;
+       provisional_hits: counted lookups of a provisional program (relaxed; only a trigger) */
+    bool provisional;
+    _Atomic uint64_t provisional_hits;
     /* backend thread only */
+    bool upgrading;            /* provisional: its upgrade job runs */
+    uint8_t *upgrade_code;     /* provisional: a copy of the bytecode for the upgrade job */
     void *code;                /* JIT: the backend's handle */
     evmjit_artifact artifact;  /* AOT */
     uint64_t created_ms;
@@ -3978,6 +4004,7 @@ typedef struct evmjit__job {
     uint64_t session, tx_index, observations;
     evmjit__cancel *cancel; /* not a compilation: a cancel command (no code) */
     bool urgent;         /* a caller waits for it (backend only) */
+    bool upgrade;        /* recompiles a provisional program (never admitted: see upgrade_hot) */
     bool rerun;          /* a newer generation wants the key: run again after this result */
     evmjit_program_kind rerun_kind; /* ... as this kind (backend only: the job may be running) */
     uint64_t generation; /* set at admission; a result of an older generation is discarded */
@@ -4037,8 +4064,8 @@ typedef struct evmjit__hit_counter {
     X(misses) X(dropped_events) X(dropped_commands) X(dropped_jobs) X(dropped_cold_keys)      \
     X(admitted) X(dispatched) X(succeeded) X(failed) X(discarded) X(evictions)                \
     X(evictions_idle) X(evictions_budget) X(aot_stored) X(aot_loaded) X(store_errors)         \
-    X(programs_freed) X(compiler_creates) X(prewarm_requests) X(cancelled)                    \
-    X(resident_entries) X(resident_jit) X(resident_aot)                                       \
+    X(programs_freed) X(compiler_creates) X(prewarm_requests) X(cancelled) X(upgrades)        \
+    X(resident_entries) X(resident_jit) X(resident_aot) X(provisional)                        \
     X(queued_commands) X(pending_jobs) X(tracked_cold_keys) X(jit_code_bytes)                 \
     X(aot_code_bytes) X(retired_waiting)
 
@@ -4108,6 +4135,9 @@ struct evmjit_runtime {
     uint64_t next_report_ms, reported[4]; /* evmjit__report_drops */
     evmjit__entry *retired_entries;
     evmjit__table *retired_tables;
+    evmjit__entry **provisional; /* resident provisional entries (upgrade candidates) */
+    size_t n_provisional, cap_provisional;
+    bool upgrade_running;        /* one upgrade job at a time */
     char compiler_id[192];
     evmjit_store *owned_store; /* opened from store_dir; closed after destroy */
 };
@@ -4142,8 +4172,10 @@ static evmjit__job_list evmjit__list_take(evmjit__job_list *l) {
 #define EVMJIT__ORDER_URGENT 0
 #define EVMJIT__ORDER_PREWARM ((uint64_t)1 << 62) /* + the transaction index */
 #define EVMJIT__ORDER_NORMAL ((uint64_t)2 << 62)
+#define EVMJIT__ORDER_UPGRADE ((uint64_t)3 << 62) /* after every first compilation */
 
 static uint64_t evmjit__job_order(const evmjit__job *job) {
+    if (job->upgrade) return EVMJIT__ORDER_UPGRADE;
     if (job->urgent) return EVMJIT__ORDER_URGENT;
     if (!job->prewarm) return EVMJIT__ORDER_NORMAL;
     uint64_t i = job->tx_index;
@@ -4298,23 +4330,53 @@ static void evmjit__entry_free(evmjit_runtime *rt, evmjit__entry *e) {
         }
         EVMJIT__ADD(rt, programs_freed, 1);
     }
+    if (e->upgrade_code) evmjit__free(evmjit__a(rt), e->upgrade_code, e->pub.code_size);
     evmjit__free(evmjit__a(rt), e, sizeof *e);
+}
+
+/* Drops e from the upgrade candidates if it is one. Backend. O(provisional entries). */
+static void evmjit__provisional_forget(evmjit_runtime *rt, evmjit__entry *e) {
+    if (!e->provisional) return;
+    for (size_t i = 0; i < rt->n_provisional; i++)
+        if (rt->provisional[i] == e) {
+            rt->provisional[i] = rt->provisional[--rt->n_provisional];
+            EVMJIT__SUB(rt, provisional, 1);
+            return;
+        }
+}
+
+/* Hands an unlinked entry to reclamation: freed once no reader can see it and nobody holds a
+   reference (evmjit__reclaim). Writer. */
+static void evmjit__retire_entry(evmjit_runtime *rt, evmjit__entry *e) {
+    /* seq_cst: the epoch advances after the unlink (see DESIGN) */
+    e->retire_epoch = atomic_fetch_add_explicit(&evmjit__global_epoch, 1, memory_order_seq_cst);
+    e->next_retired = rt->retired_entries;
+    rt->retired_entries = e;
+    EVMJIT__ADD(rt, retired_waiting, 1);
+}
+
+/* The slot holding e, or NULL. Writer. O(probe length). */
+static _Atomic(evmjit__entry *) *evmjit__table_slot_of(evmjit__table *t, const evmjit__entry *e) {
+    size_t i = (size_t)evmjit__key_hash(&e->pub.code_hash, e->pub.rev) & t->mask;
+    for (size_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
+        evmjit__entry *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
+        if (!s) return NULL;
+        if (s == e) return &t->slots[i];
+    }
+    return NULL;
 }
 
 /* Unlinks e from the table and retires it. Writer. O(probe length). */
 static void evmjit__table_remove(evmjit_runtime *rt, evmjit__entry *e) {
     evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
-    size_t i = (size_t)evmjit__key_hash(&e->pub.code_hash, e->pub.rev) & t->mask;
-    for (size_t n = 0; n <= t->mask; n++, i = (i + 1) & t->mask) {
-        evmjit__entry *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-        if (!s) return;
-        if (s != e) continue;
+    _Atomic(evmjit__entry *) *slot = evmjit__table_slot_of(t, e);
+    if (slot) {
         /* seq_cst: the unlink precedes the retire epoch and our record scans (see DESIGN) */
-        atomic_store_explicit(&t->slots[i], EVMJIT__TOMBSTONE, memory_order_seq_cst);
+        atomic_store_explicit(slot, EVMJIT__TOMBSTONE, memory_order_seq_cst);
         t->live--;
         t->tombstones++;
-        break;
     }
+    evmjit__provisional_forget(rt, e);
     int st = atomic_load_explicit(&e->state, memory_order_relaxed);
     if (st == EVMJIT__READY) {
         EVMJIT__SUB(rt, resident_entries, 1);
@@ -4327,11 +4389,22 @@ static void evmjit__table_remove(evmjit_runtime *rt, evmjit__entry *e) {
     } else if (st == EVMJIT__WANTED) {
         rt->wanted--;
     }
-    /* seq_cst: the epoch advances after the unlink (see DESIGN) */
-    e->retire_epoch = atomic_fetch_add_explicit(&evmjit__global_epoch, 1, memory_order_seq_cst);
-    e->next_retired = rt->retired_entries;
-    rt->retired_entries = e;
-    EVMJIT__ADD(rt, retired_waiting, 1);
+    evmjit__retire_entry(rt, e);
+}
+
+/* Puts the READY JIT entry n in the slot of the READY JIT entry old and retires old: a reader
+   finds one or the other, both runnable. Writer. O(probe length). */
+static bool evmjit__table_replace(evmjit_runtime *rt, evmjit__entry *old, evmjit__entry *n) {
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    _Atomic(evmjit__entry *) *slot = evmjit__table_slot_of(t, old);
+    if (!slot) return false;
+    /* seq_cst (release): publishes n's fields to readers; the unlink of old precedes its
+       retire epoch (see DESIGN) */
+    atomic_store_explicit(slot, n, memory_order_seq_cst);
+    evmjit__provisional_forget(rt, old);
+    rt->resident_jit_bytes = rt->resident_jit_bytes - old->pub.code_bytes + n->pub.code_bytes;
+    evmjit__retire_entry(rt, old);
+    return true;
 }
 
 /* Frees retired entries and tables that no reader can see and nobody references. Backend.
@@ -4590,6 +4663,7 @@ static void evmjit__run_job(evmjit_runtime *rt, evmjit__job *job, void **compile
     req.code = job->code;
     req.code_size = job->code_size;
     req.opt_level = rt->cfg.opt_level - 1;
+    req.upgrade = job->upgrade;
     req.cancelled = evmjit__job_cancelled;
     req.runtime_private = job;
     evmjit_error err;
@@ -4881,6 +4955,7 @@ static void evmjit__notify(evmjit_runtime *rt, const evmjit__job *job, bool publ
     info.success = job->error == EVMJIT_OK;
     info.published = published;
     info.from_store = job->from_store;
+    info.upgrade = job->upgrade;
     info.error = job->error;
     info.message = info.success ? "" : job->out.message;
     info.code_size = job->code_size;
@@ -4893,6 +4968,12 @@ static void evmjit__notify(evmjit_runtime *rt, const evmjit__job *job, bool publ
    newer request or a compile_sync caller still wants the key it is admitted again for the
    current generation, else freed. Backend. */
 static void evmjit__stale_job(evmjit_runtime *rt, evmjit__job *job) {
+    if (job->upgrade) {
+        rt->upgrade_running = false;
+        EVMJIT__ADD(rt, discarded, 1);
+        evmjit__job_free(rt, job);
+        return;
+    }
     evmjit__map_item *fl = evmjit__map_find(&rt->inflight, &job->code_hash, job->rev);
     if (fl && fl->job == job) evmjit__map_remove(&rt->inflight, fl);
     evmjit__job_drop_output(rt, job);
@@ -4909,7 +4990,14 @@ static void evmjit__stale_job(evmjit_runtime *rt, evmjit__job *job) {
 
 /* Publishes a worker's result: the key's COMPILING entry becomes READY (or FAILED), waiters
    wake, the callback runs. A result of an older generation is discarded. Backend. */
+static void evmjit__finish_upgrade(evmjit_runtime *rt, evmjit__job *job);
+static bool evmjit__provisional_add(evmjit_runtime *rt, evmjit__entry *e, evmjit__job *job);
+
 static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
+    if (job->upgrade) {
+        evmjit__finish_upgrade(rt, job);
+        return;
+    }
     evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
     evmjit__entry *e = evmjit__table_find(t, &job->code_hash, job->rev);
     if (job->generation != evmjit__generation(rt) || !e || e->generation != job->generation ||
@@ -4927,6 +5015,7 @@ static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
             e->pub.code_bytes = job->out.code_bytes;
             e->code = job->out.code;
             job->out.code = NULL; /* the entry owns it now */
+            if (job->out.provisional) e->provisional = evmjit__provisional_add(rt, e, job);
             EVMJIT__ADD(rt, jit_code_bytes, e->pub.code_bytes);
             EVMJIT__ADD(rt, resident_jit, 1);
             rt->resident_jit_bytes += e->pub.code_bytes;
@@ -4959,6 +5048,106 @@ static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
                                  job->error == EVMJIT_ERR_SHUTDOWN ? EVMJIT_ERR_SHUTDOWN
                                                                    : EVMJIT_ERR_COMPILE_FAILED);
     }
+    evmjit__job_free(rt, job);
+}
+
+/* ---- upgrades: provisional programs compiled again with the full optimiser ------------------
+
+   A backend may compile a big input on a cheap path first (out.provisional: the first
+   compilation stays short). Such an entry keeps a copy of its bytecode and is an upgrade
+   candidate; lookups count its hits (a relaxed add, only on provisional entries). Once it has
+   upgrade_threshold hits, one job at a time recompiles it with req.upgrade, queued after every
+   first compilation; the result replaces the entry in its table slot (evmjit__table_replace),
+   so callers go on hitting the old program until the new one is there. A failed upgrade
+   keeps the provisional program and is not retried; a clear or an eviction drops the
+   candidate and discards a running upgrade's result. */
+
+/* Makes e (READY soon) an upgrade candidate, taking job's copy of the code. Backend. False
+   when upgrades are off or memory is short: then e is an ordinary program. */
+static bool evmjit__provisional_add(evmjit_runtime *rt, evmjit__entry *e, evmjit__job *job) {
+    if (rt->cfg.upgrade_threshold == EVMJIT_OFF || !job->code) return false;
+    if (rt->n_provisional == rt->cap_provisional) {
+        size_t cap = rt->cap_provisional ? rt->cap_provisional * 2 : 16;
+        evmjit__entry **p = (evmjit__entry **)evmjit__alloc(evmjit__a(rt), cap * sizeof *p);
+        if (!p) return false;
+        if (rt->n_provisional) memcpy(p, rt->provisional, rt->n_provisional * sizeof *p);
+        evmjit__free(evmjit__a(rt), rt->provisional, rt->cap_provisional * sizeof *p);
+        rt->provisional = p;
+        rt->cap_provisional = cap;
+    }
+    rt->provisional[rt->n_provisional++] = e;
+    e->upgrade_code = job->code; /* e->pub.code_size == job->code_size */
+    job->code = NULL;
+    EVMJIT__ADD(rt, provisional, 1);
+    return true;
+}
+
+/* Queues the upgrade of the first candidate that is hot enough, unless one runs. Backend.
+   O(candidates). */
+static void evmjit__upgrade_hot(evmjit_runtime *rt) {
+    if (rt->upgrade_running) return;
+    for (size_t i = 0; i < rt->n_provisional; i++) {
+        evmjit__entry *e = rt->provisional[i];
+        /* relaxed: a trigger; the exact count does not matter */
+        if (e->upgrading || atomic_load_explicit(&e->provisional_hits, memory_order_relaxed) <
+                                rt->cfg.upgrade_threshold)
+            continue;
+        evmjit__job *job = evmjit__job_new(rt, &e->pub.code_hash, e->upgrade_code, e->pub.code_size,
+                                           e->pub.rev, EVMJIT_PROGRAM_JIT);
+        if (!job) return; /* out of memory: try again at the next wake-up */
+        job->upgrade = true;
+        job->generation = e->generation;
+        job->admitted_ns = evmjit__now_ns();
+        job->order = evmjit__job_order(job);
+        job->seq = rt->next_seq++;
+        e->upgrading = true;
+        rt->upgrade_running = true;
+        evmjit__heap_push(&rt->pending, job);
+        return;
+    }
+}
+
+/* Publishes an upgrade: the new program replaces the provisional one if that is still
+   resident, current and waiting for this job; anything else discards it. Backend. */
+static void evmjit__finish_upgrade(evmjit_runtime *rt, evmjit__job *job) {
+    rt->upgrade_running = false;
+    evmjit__table *t = atomic_load_explicit(&rt->table, memory_order_relaxed); /* our own */
+    evmjit__entry *e = evmjit__table_find(t, &job->code_hash, job->rev);
+    if (!e || !e->upgrading || e->generation != job->generation ||
+        job->generation != evmjit__generation(rt)) {
+        EVMJIT__ADD(rt, discarded, 1);
+        evmjit__notify(rt, job, false);
+        evmjit__job_free(rt, job);
+        return;
+    }
+    e->upgrading = false;
+    evmjit__entry *n = NULL;
+    if (job->error == EVMJIT_OK)
+        n = evmjit__entry_new(rt, &job->code_hash, job->rev, job->code_size, EVMJIT__READY);
+    if (!n) { /* keep the provisional program; no retry */
+        evmjit__provisional_forget(rt, e);
+        if (job->error == EVMJIT_OK) job->error = EVMJIT_ERR_OUT_OF_MEMORY;
+        EVMJIT__ADD(rt, failed, 1);
+        evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN, "upgrade failed (%s): %s; the provisional program stays",
+                     evmjit_error_name(job->error), job->out.message);
+        evmjit__notify(rt, job, false);
+        evmjit__job_free(rt, job);
+        return;
+    }
+    n->generation = e->generation;
+    n->created_ms = e->created_ms;
+    n->pub.kind = EVMJIT_PROGRAM_JIT;
+    n->pub.fn = job->out.fn;
+    n->pub.code_bytes = job->out.code_bytes;
+    n->code = job->out.code;
+    job->out.code = NULL; /* the entry owns it now */
+    atomic_store_explicit(&n->last_hit_ms, atomic_load_explicit(&e->last_hit_ms, memory_order_relaxed),
+                          memory_order_relaxed);
+    evmjit__table_replace(rt, e, n); /* e was found in the table: its slot exists */
+    EVMJIT__ADD(rt, jit_code_bytes, n->pub.code_bytes);
+    EVMJIT__ADD(rt, succeeded, 1);
+    EVMJIT__ADD(rt, upgrades, 1);
+    evmjit__notify(rt, job, true);
     evmjit__job_free(rt, job);
 }
 
@@ -5054,7 +5243,7 @@ static void evmjit__dispatch(evmjit_runtime *rt) {
 /* Whether finish(false) of `session` may take this job back: that session alone asked for it
    (no waiter, no rerun after a clear, no other request), for the current generation. */
 static bool evmjit__cancellable(evmjit_runtime *rt, const evmjit__job *job, uint64_t session) {
-    return job->session == session && !job->urgent && !job->rerun &&
+    return job->session == session && !job->upgrade && !job->urgent && !job->rerun &&
            job->generation == evmjit__generation(rt) &&
            !evmjit__has_waiters(rt, &job->code_hash, job->rev);
 }
@@ -5233,6 +5422,7 @@ static int evmjit__backend_main(void *arg) {
         while ((job = evmjit__list_pop(&results)) != NULL) evmjit__finish(rt, job);
         while ((job = evmjit__list_pop(&requests)) != NULL) evmjit__admit(rt, job);
         bool more = evmjit__drain(rt, sync);
+        evmjit__upgrade_hot(rt);
         evmjit__dispatch(rt);
         if (rt->cfg.idle_eviction_ms != EVMJIT_OFF && now >= rt->next_sweep_ms) {
             evmjit__sweep(rt, now);
@@ -5352,6 +5542,7 @@ static evmjit_error evmjit__resolve_desc(const evmjit_runtime_desc *in, evmjit_r
         c->worker_threads = (int)(w < 1 ? 1 : w > 4 ? 4 : w);
     }
     c->hot_threshold = evmjit__or_default(c->hot_threshold, 8);
+    c->upgrade_threshold = evmjit__or_default(c->upgrade_threshold, 64);
     c->max_code_size = evmjit__or_default(c->max_code_size, 24576);
     c->max_in_flight = evmjit__or_default(c->max_in_flight, 2048);
     if (!c->max_cold_keys)
@@ -5406,6 +5597,7 @@ static void evmjit__runtime_free(evmjit_runtime *rt) {
         evmjit__table_free(rt, r);
     }
     const evmjit_allocator *a = evmjit__a(rt);
+    evmjit__free(a, rt->provisional, rt->cap_provisional * sizeof *rt->provisional);
     evmjit__free(a, rt->hits_raw, EVMJIT_READER_SLOTS * sizeof(evmjit__hit_counter) + EVMJIT__CACHE_LINE);
     evmjit__free(a, rt->cells_raw, (size_t)(rt->ring_mask + 1) * sizeof(evmjit__event) + EVMJIT__CACHE_LINE);
     evmjit__free(a, rt->worker_threads, (size_t)rt->workers * sizeof(thrd_t));
@@ -5675,6 +5867,8 @@ static evmjit_lookup_outcome evmjit__lookup(evmjit_runtime *rt, const evmjit_byt
             uint64_t now = atomic_load_explicit(&rt->clock_ms, memory_order_relaxed);
             if (atomic_load_explicit(&e->last_hit_ms, memory_order_relaxed) != now)
                 atomic_store_explicit(&e->last_hit_ms, now, memory_order_relaxed); /* once per tick */
+            if (count && e->provisional) /* an upgrade candidate: its trigger */
+                atomic_fetch_add_explicit(&e->provisional_hits, 1, memory_order_relaxed);
             if (count) {
                 if (slot >= 0) { /* only this thread writes its counter: no read-modify-write */
                     _Atomic uint64_t *n = &rt->hits[slot].n;

@@ -139,6 +139,7 @@
 /* Internal per-phase timings (the runtime's evmjit_compile_times gets them). */
 typedef struct evmjit_llvm_timings {
     uint64_t analysis_ns, ir_ns, opt_ns, codegen_ns, link_ns;
+    bool provisional; /* a big input took the cheap path at the default level */
 } evmjit_llvm_timings;
 
 /* An AOT result before it is handed to the runtime. */
@@ -1961,9 +1962,12 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
        register allocation), about 40 us per byte of code instead of about 100 */
     /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
        2 (default) the full pass list and the optimising code generator, except that big
-       inputs take level 1; 3 like 2 for every input (the budgets still apply). */
-    bool big = c->opt_level < 3 && (sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
-                                    insts > EVMJIT_LLVM_BIG_INSTS);
+       inputs take level 1 and are marked provisional (the runtime recompiles them with
+       req->upgrade, the full path, once they are hot); 3 like 2 for every input (the
+       budgets still apply). */
+    bool upgrade = req && req->upgrade; /* a hot provisional program: the full path */
+    bool big = c->opt_level < 3 && !upgrade &&
+               (sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS || insts > EVMJIT_LLVM_BIG_INSTS);
     LLVMTargetMachineRef tm = big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
         int opt = big && c->opt_level > 1 ? 1 : c->opt_level;
@@ -2013,6 +2017,7 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
                 (double)(t4 - t3) / 1e6, r == EVMJIT_OK ? LLVMGetBufferSize(*obj) : 0,
                 big ? " (big: the cheap path)" : "");
     if (t) {
+        t->provisional = big && c->opt_level == 2;
         t->analysis_ns = t1 - t0;
         t->ir_ns = t2 - t1;
         t->opt_ns = t3 - t2;
@@ -2246,7 +2251,10 @@ static evmjit_error el_be_compile_jit(void *user, void *compiler, const evmjit_c
     evmjit_error r = el_compile_jit(compiler, req->code, req->code_size, req->rev, &req->code_hash, &out->fn,
                                     &out->code, &t, req, out->message, sizeof out->message);
     el_be_times(out, &t);
-    if (r == EVMJIT_OK) out->code_bytes = el_code_bytes(out->code);
+    if (r == EVMJIT_OK) {
+        out->code_bytes = el_code_bytes(out->code);
+        out->provisional = t.provisional;
+    }
     return r;
 }
 

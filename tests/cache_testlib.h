@@ -154,6 +154,10 @@ static struct {
     atomic_int fail_byte;  /* compilations of code starting with this byte fail (0: none) */
     atomic_int fail_create;
     atomic_int ignore_cancel; /* the delay runs to its end even when cancelled */
+    atomic_int provisional_min; /* simulated JIT output of code this long or longer is
+                                   provisional unless it is an upgrade (0: never) */
+    atomic_int upgrade_delay_ms; /* upgrades take this long (cancellable) */
+    atomic_long upgrade_requests; /* compilations with req->upgrade, failed ones included */
     atomic_long jit_compiles, aot_compiles, creates, destroys, code_frees, object_frees;
     atomic_long live_code_bytes, cancelled;
     atomic_long same_key_overlaps; /* a key compiled twice at the same time */
@@ -168,6 +172,9 @@ static inline void tb_reset(void) {
     atomic_store(&TB.fail_byte, 0);
     atomic_store(&TB.fail_create, 0);
     atomic_store(&TB.ignore_cancel, 0);
+    atomic_store(&TB.provisional_min, 0);
+    atomic_store(&TB.upgrade_delay_ms, 0);
+    atomic_store(&TB.upgrade_requests, 0);
     atomic_store(&TB.jit_compiles, 0);
     atomic_store(&TB.aot_compiles, 0);
     atomic_store(&TB.creates, 0);
@@ -222,7 +229,9 @@ static inline evmjit_error tb_compile(const evmjit_compile_request *req, evmjit_
     }
     mtx_unlock(&TB.mtx);
     evmjit_error err = EVMJIT_OK;
-    for (int i = 0; i < atomic_load(&TB.delay_ms); i++) {
+    if (req->upgrade) atomic_fetch_add(&TB.upgrade_requests, 1);
+    int delay = req->upgrade ? atomic_load(&TB.upgrade_delay_ms) : atomic_load(&TB.delay_ms);
+    for (int i = 0; i < delay; i++) {
         if (!atomic_load(&TB.ignore_cancel) && req->cancelled(req)) {
             atomic_fetch_add(&TB.cancelled, 1);
             snprintf(out->message, sizeof out->message, "cancelled");
@@ -269,10 +278,12 @@ static inline evmjit_error tb_compile_jit(void *user, void *compiler, const evmj
         }
         c->inner = out->code;
         c->bytes = out->code_bytes;
-    } else {
-        c->bytes = 1000 + req->code_size;
+    } else { /* an upgrade's code is "bigger" so that tests can tell the two apart */
+        int min = atomic_load(&TB.provisional_min);
+        c->bytes = (req->upgrade ? 2000 : 1000) + req->code_size;
         out->fn = evmjit_interpret;
         out->code_bytes = c->bytes;
+        out->provisional = !req->upgrade && min > 0 && req->code_size >= (size_t)min;
     }
     out->code = c;
     atomic_fetch_add(&TB.live_code_bytes, (long)c->bytes);

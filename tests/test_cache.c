@@ -1032,6 +1032,99 @@ static void expect_bad_desc(evmjit_runtime_desc *d, const char *setting) {
     CHECKF(log_has(setting), "the log names %s", setting);
 }
 
+/* Upgrades (not a numbered behaviour): a provisional program is compiled again once it has
+   upgrade_threshold hits; the new program replaces it while a caller still runs the old
+   one, whose code is freed after the last reference. */
+static void test_upgrade(void) {
+    atomic_store(&TB.provisional_min, 1);
+    evmjit_runtime_desc d;
+    base_desc(&d);
+    d.upgrade_threshold = 5;
+    evmjit_runtime *rt = make(&d);
+    if (!rt) return;
+    code c;
+    make_code(&c, 77, 0);
+    evmjit_program *p0 = NULL, *p1 = NULL;
+    CHECK(evmjit_compile_sync(rt, &c.hash, c.bytes, c.size, EVMJIT_CANCUN, 2000, &p0) == EVMJIT_OK);
+    CHECK(p0 && p0->code_bytes == 1013 && stats(rt).provisional == 1);
+    for (int i = 0; i < 4; i++) CHECK(probe(rt, &c, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    sync_rt(rt);
+    sync_rt(rt);
+    CHECK(stats(rt).upgrades == 0 && atomic_load(&TB.upgrade_requests) == 0);
+    CHECK(probe(rt, &c, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT); /* the fifth hit */
+    WAIT_UNTIL(stats(rt).upgrades == 1, 2000);
+    evmjit_runtime_stats s = stats(rt);
+    CHECK(s.upgrades == 1 && s.provisional == 0 && s.resident_entries == 1 && s.resident_jit == 1);
+    CHECK(s.jit_code_bytes == 1013 + 2013 && s.succeeded == 2);
+    CHECK(evmjit_lookup(rt, &c.hash, c.bytes, c.size, EVMJIT_CANCUN, &p1) == EVMJIT_LOOKUP_HIT);
+    CHECK(p1 && p1 != p0 && p1->code_bytes == 2013 && p1->kind == EVMJIT_PROGRAM_JIT);
+    if (p1) evmjit_lookup_release(rt, p1);
+    CHECK(run(rt, &c, EVMJIT_CANCUN) == 77);
+    CHECK(p0 && run_program(rt, p0, &c) == 77); /* still valid: we hold a reference */
+    evmjit_program_release(rt, p0);
+    WAIT_UNTIL(stats(rt).jit_code_bytes == 2013, 2000);
+    CHECK(stats(rt).jit_code_bytes == 2013 && stats(rt).programs_freed == 1);
+    for (int i = 0; i < 20; i++) CHECK(probe(rt, &c, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    sync_rt(rt);
+    sync_rt(rt);
+    CHECK(stats(rt).upgrades == 1 && atomic_load(&TB.upgrade_requests) == 1); /* once */
+    destroy(rt);
+}
+
+/* A failed upgrade keeps the provisional program and is not retried; a clear during an
+   upgrade discards its result; upgrade_threshold EVMJIT_OFF never upgrades. */
+static void test_upgrade_fail_clear_off(void) {
+    atomic_store(&TB.provisional_min, 1);
+    evmjit_runtime_desc d;
+    base_desc(&d);
+    d.upgrade_threshold = 1;
+    evmjit_runtime *rt = make(&d);
+    if (!rt) return;
+    code a, b;
+    make_code(&a, 78, 0);
+    make_code(&b, 79, 0);
+    CHECK(evmjit_compile_sync(rt, &a.hash, a.bytes, a.size, EVMJIT_CANCUN, 2000, NULL) == EVMJIT_OK);
+    atomic_store(&TB.fail_byte, a.bytes[0]); /* every later compilation fails */
+    CHECK(probe(rt, &a, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    WAIT_UNTIL(stats(rt).failed == 1, 2000);
+    sync_rt(rt);
+    evmjit_runtime_stats s = stats(rt);
+    CHECK(s.failed == 1 && s.upgrades == 0 && s.provisional == 0 && s.resident_entries == 1);
+    CHECK(log_has("upgrade failed"));
+    for (int i = 0; i < 10; i++) CHECK(probe(rt, &a, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    sync_rt(rt);
+    sync_rt(rt);
+    CHECK(atomic_load(&TB.upgrade_requests) == 1 && stats(rt).failed == 1); /* no retry */
+    CHECK(run(rt, &a, EVMJIT_CANCUN) == 78);
+
+    atomic_store(&TB.fail_byte, 0);
+    atomic_store(&TB.upgrade_delay_ms, 5000);
+    CHECK(evmjit_compile_sync(rt, &b.hash, b.bytes, b.size, EVMJIT_CANCUN, 2000, NULL) == EVMJIT_OK);
+    CHECK(probe(rt, &b, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    WAIT_UNTIL(atomic_load(&TB.upgrade_requests) == 2, 2000);
+    CHECK(atomic_load(&TB.upgrade_requests) == 2);
+    uint64_t discarded = stats(rt).discarded;
+    CHECK(evmjit_clear_resident(rt) == EVMJIT_OK);
+    WAIT_UNTIL(stats(rt).discarded > discarded, 3000); /* the cancelled upgrade comes back */
+    sync_rt(rt);
+    s = stats(rt);
+    CHECK(s.discarded == discarded + 1 && s.upgrades == 0 && s.resident_entries == 0 && s.provisional == 0);
+    CHECK(probe(rt, &b, EVMJIT_CANCUN) == EVMJIT_LOOKUP_NOT_READY);
+    destroy(rt);
+
+    tb_reset();
+    atomic_store(&TB.provisional_min, 1);
+    d.upgrade_threshold = EVMJIT_OFF;
+    rt = make(&d);
+    if (!rt) return;
+    CHECK(evmjit_compile_sync(rt, &a.hash, a.bytes, a.size, EVMJIT_CANCUN, 2000, NULL) == EVMJIT_OK);
+    for (int i = 0; i < 10; i++) CHECK(probe(rt, &a, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    sync_rt(rt);
+    sync_rt(rt);
+    CHECK(stats(rt).provisional == 0 && stats(rt).upgrades == 0 && atomic_load(&TB.upgrade_requests) == 0);
+    destroy(rt);
+}
+
 static void test_bad_input(void) {
     evmjit_runtime_desc d;
     base_desc(&d);
@@ -1180,7 +1273,8 @@ int main(void) {
         test_b29_last_reference, test_b30_budget, test_b31_b33_resident_lookups,
         test_b32_threshold_one, test_b34_clear_in_flight, test_b35_disable_during_compile,
         test_b36_callback, test_b37_b43_aot, test_b38_aot_mode, test_b44_cold_keys,
-        test_b45_recycle, test_bad_input, test_allocator, test_execute,
+        test_b45_recycle, test_bad_input, test_allocator, test_execute, test_upgrade,
+        test_upgrade_fail_clear_off,
     };
     /* the LLVM variant runs the [C] behaviours (19-45) and execution */
     static void (*const with_llvm[])(void) = {

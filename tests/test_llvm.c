@@ -1244,6 +1244,53 @@ static void adversarial_one(const char *name, const uint8_t *code, size_t n, dou
     }
 }
 
+/* A big input at the default level takes the cheap path and says it is provisional; the
+   runtime's upgrade (req.upgrade) takes the full path. Both run like the interpreter. */
+static void upgrade_path(void) {
+    static uint8_t code[24576];
+    size_t n = 0;
+    code[n++] = 0x60;
+    code[n++] = 3;
+    while (n + 3 + 8 <= sizeof code) { /* PUSH1 7 MUL, 8,000 times: over EVMJIT_LLVM_BIG_INSTS */
+        memcpy(code + n, "\x60\x07\x02", 3);
+        n += 3;
+    }
+    memcpy(code + n, "\x5f\x52\x60\x20\x5f\xf3", 6); /* MSTORE at 0, RETURN 32 bytes */
+    n += 6;
+    evmjit_bytes32 hash = evmjit_keccak256(code, n);
+    H.ncontracts = 1;
+    memset(H.contracts, 0, sizeof H.contracts);
+    H.contracts[0].addr.bytes[19] = ADDR_MAIN;
+    H.contracts[0].code = code;
+    H.contracts[0].size = n;
+    outcome a;
+    run(&H, MODE_INTERP, EVMJIT_CANCUN, code, n, NULL, 3000000, NULL, 0, &a);
+    CHECK(a.status == EVMJIT_SUCCESS);
+    for (int upgrade = 0; upgrade < 2; upgrade++) {
+        evmjit_compile_request req;
+        evmjit_compile_output out;
+        s_request(&req, code, n, EVMJIT_CANCUN, &hash);
+        req.upgrade = upgrade;
+        memset(&out, 0, sizeof out);
+        evmjit_error e = BE->compile_jit(BE->user, compiler, &req, &out);
+        CHECKF(e == EVMJIT_OK, "upgrade %d: %s", upgrade, out.message);
+        if (e != EVMJIT_OK) continue;
+        CHECKF(out.provisional == !upgrade, "upgrade %d: provisional %d", upgrade, out.provisional);
+        outcome b;
+        run(&H, MODE_JIT, EVMJIT_CANCUN, code, n, out.fn, 3000000, NULL, 0, &b);
+        CHECKF(outcome_eq(&a, &b), "upgrade %d: interpreter and JIT differ", upgrade);
+        BE->free_code(BE->user, out.code);
+    }
+    /* a small input is never provisional */
+    evmjit_compile_request req;
+    evmjit_compile_output out;
+    hash = evmjit_keccak256(code + n - 6, 6);
+    s_request(&req, code + n - 6, 6, EVMJIT_CANCUN, &hash);
+    memset(&out, 0, sizeof out);
+    CHECK(BE->compile_jit(BE->user, compiler, &req, &out) == EVMJIT_OK && !out.provisional);
+    if (out.code) BE->free_code(BE->user, out.code);
+}
+
 static void adversarial(void) {
     static uint8_t code[24576];
     const size_t n = sizeof code;
@@ -1485,6 +1532,7 @@ int main(int argc, char **argv) {
             if (!strcmp(argv[i], "churn")) churn();
             if (!strcmp(argv[i], "concurrency")) concurrency();
             if (!strcmp(argv[i], "adversarial")) adversarial();
+            if (!strcmp(argv[i], "upgrade")) upgrade_path();
         }
     } else if (argc >= 3 && !strcmp(argv[1], "random")) {
         random_programs(atol(argv[2]), argc >= 4 ? strtoull(argv[3], NULL, 0) : 0, false);
@@ -1498,6 +1546,7 @@ int main(int argc, char **argv) {
         concurrency();
         churn();
         adversarial();
+        upgrade_path();
         random_programs(getenv("EVMJIT_SANITIZER") ? 300 : 2000, 0, false);
     }
     B->destroy(compiler);
