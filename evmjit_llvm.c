@@ -1898,8 +1898,10 @@ static bool el_cancelled(const evmjit_compile_request *req) {
     return req && req->cancelled && req->cancelled(req);
 }
 
+/* full: never the cheap path for big inputs (an AOT artifact, or the upgrade of a provisional
+   JIT program). */
 static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_t code_size, evmjit_revision rev,
-                                      const char *symbol, LLVMMemoryBufferRef *obj, evmjit_llvm_timings *t,
+                                      bool full, const char *symbol, LLVMMemoryBufferRef *obj, evmjit_llvm_timings *t,
                                       const evmjit_compile_request *req, char *err, size_t n) {
     *obj = NULL;
     if (t) memset(t, 0, sizeof *t);
@@ -1962,11 +1964,11 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
        register allocation), about 40 us per byte of code instead of about 100 */
     /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
        2 (default) the full pass list and the optimising code generator, except that big
-       inputs take level 1 and are marked provisional (the runtime recompiles them with
-       req->upgrade, the full path, once they are hot); 3 like 2 for every input (the
-       budgets still apply). */
-    bool upgrade = req && req->upgrade; /* a hot provisional program: the full path */
-    bool big = c->opt_level < 3 && !upgrade &&
+       JIT inputs take level 1 and are marked provisional (the runtime recompiles them with
+       req->upgrade, the full path, once they are hot; an AOT artifact is kept for months,
+       so it always takes the full path); 3 like 2 for every input (the budgets still
+       apply). */
+    bool big = c->opt_level < 3 && !full &&
                (sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS || insts > EVMJIT_LLVM_BIG_INSTS);
     LLVMTargetMachineRef tm = big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
@@ -2041,7 +2043,7 @@ static evmjit_error el_compile_jit(void *cc, const uint8_t *code, size_t code_si
         for (int i = 0; i < 8; i++) h = h << 8 | code_hash->bytes[i];
     snprintf(symbol, sizeof symbol, "evmjit_jit_%016" PRIx64 "_r%d_%lu", h, (int)rev, seq);
     LLVMMemoryBufferRef obj;
-    evmjit_error r = el_compile_object(c, code, code_size, rev, symbol, &obj, t, req, err, n);
+    evmjit_error r = el_compile_object(c, code, code_size, rev, req && req->upgrade, symbol, &obj, t, req, err, n);
     if (r != EVMJIT_OK) return r;
     uint64_t t0 = el_now_ns();
     el_program *p = (el_program *)calloc(1, sizeof *p);
@@ -2169,7 +2171,7 @@ static evmjit_error el_compile_aot(void *cc, const uint8_t *code, size_t code_si
     snprintf(out->symbol + pos, sizeof out->symbol - (size_t)pos, "_r%d_abi%d", (int)rev, EVMJIT_ABI_VERSION);
 
     LLVMMemoryBufferRef obj;
-    evmjit_error r = el_compile_object(c, code, code_size, rev, out->symbol, &obj, t, req, err, n);
+    evmjit_error r = el_compile_object(c, code, code_size, rev, true, out->symbol, &obj, t, req, err, n);
     if (r != EVMJIT_OK) return r;
     uint64_t t0 = el_now_ns();
     const char *tmp = getenv("TMPDIR");
