@@ -661,6 +661,9 @@ typedef struct el_cg {
     LLVMValueRef cold_first, cold_base, cold_gas; /* its phis */
     LLVMValueRef *fns;                     /* per head block: its function */
     LLVMValueRef dispatch;                 /* i32 (frame, len, gas, pc): dynamic jumps */
+    bool cheap;                            /* the cheap path: no inline memory growth */
+    LLVMValueRef grow;                     /* i64 (frame, size, end, gas): see el_grow_fn */
+    LLVMTypeRef grow_ty;
     LLVMTypeRef block_ty;                  /* i32 (ptr frame, i64 len, i64 gas, i64 aux) */
     int32_t cur_head;
     LLVMValueRef classify;  /* i32 classify(i64 base, i64 gas, i32 first): see el_classifier */
@@ -1110,8 +1113,65 @@ static void el_op_calldataload(el_cg *g) {
     el_push(g, phi);
 }
 
-/* MLOAD / MSTORE / MSTORE8: inline when memory already covers the access, else the builtin
-   (which grows memory and charges for it). */
+/* The module's memory growth function, made on first use:
+     i64 grow(ptr frame, i64 size, i64 end, i64 gas)
+   grows memory from size to end (rounded up to words; the buffer has room) and returns the
+   gas left after the expansion charge, 3 w + w^2 / 512 for w words, new minus old as the
+   interpreter charges it; negative: out of gas (memory untouched). */
+static LLVMValueRef el_grow_fn(el_cg *g) {
+    if (g->grow) return g->grow;
+    LLVMTypeRef pt[4] = {g->ptr, g->i64, g->i64, g->i64};
+    g->grow_ty = LLVMFunctionType(g->i64, pt, 4, 0);
+    g->grow = LLVMAddFunction(g->mod, "grow", g->grow_ty);
+    LLVMSetLinkage(g->grow, LLVMInternalLinkage);
+    LLVMBuilderRef B = LLVMCreateBuilderInContext(g->ctx); /* the caller's builder stays put */
+    LLVMValueRef frame = LLVMGetParam(g->grow, 0), size = LLVMGetParam(g->grow, 1), end = LLVMGetParam(g->grow, 2);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(g->ctx, g->grow, ""),
+                      ok = LLVMAppendBasicBlockInContext(g->ctx, g->grow, ""),
+                      out = LLVMAppendBasicBlockInContext(g->ctx, g->grow, "");
+    LLVMPositionBuilderAtEnd(B, entry);
+    LLVMValueRef words[2] = {LLVMBuildLShr(B, LLVMBuildAdd(B, end, el_c64(g, 31), ""), el_c64(g, 5), ""),
+                             LLVMBuildLShr(B, size, el_c64(g, 5), "")};
+    LLVMValueRef cost[2];
+    for (int k = 0; k < 2; k++)
+        cost[k] = LLVMBuildAdd(B, LLVMBuildMul(B, words[k], el_c64(g, 3), ""),
+                               LLVMBuildLShr(B, LLVMBuildMul(B, words[k], words[k], ""), el_c64(g, 9), ""), "");
+    LLVMValueRef left = LLVMBuildSub(B, LLVMGetParam(g->grow, 3), LLVMBuildSub(B, cost[0], cost[1], ""), "");
+    LLVMBuildCondBr(B, LLVMBuildICmp(B, LLVMIntSGE, left, el_c64(g, 0), ""), ok, out);
+    LLVMPositionBuilderAtEnd(B, ok);
+    LLVMValueRef offs[2] = {el_c64(g, (int64_t)offsetof(evmjit_frame, memory)),
+                            el_c64(g, (int64_t)offsetof(evmjit_frame, memory_size))};
+    LLVMValueRef mem = el_tbaa(g, LLVMBuildLoad2(B, g->ptr, LLVMBuildInBoundsGEP2(B, g->i8, frame, &offs[0], 1, ""), ""),
+                               EL_T_FRAME);
+    LLVMValueRef new_size = LLVMBuildShl(B, words[0], el_c64(g, 5), "");
+    LLVMValueRef ms[4] = {LLVMBuildGEP2(B, g->i8, mem, &size, 1, ""), LLVMConstInt(g->i8, 0, 0),
+                          LLVMBuildSub(B, new_size, size, ""), LLVMConstInt(g->i1, 0, 0)};
+    LLVMBuildCall2(B, g->memset_ty, g->memset_fn, ms, 4, "");
+    el_tbaa(g, LLVMBuildStore(B, new_size, LLVMBuildInBoundsGEP2(B, g->i8, frame, &offs[1], 1, "")), EL_T_FRAME);
+    LLVMBuildBr(B, out);
+    LLVMPositionBuilderAtEnd(B, out);
+    LLVMBuildRet(B, left);
+    LLVMDisposeBuilder(B);
+    return g->grow;
+}
+
+/* The access itself at mem + o (memory covers it): MLOAD returns the word, MSTORE/MSTORE8
+   store ops[1]. */
+static LLVMValueRef el_mem_access(el_cg *g, uint8_t op, LLVMValueRef mem, LLVMValueRef o, const LLVMValueRef *ops) {
+    LLVMValueRef p = LLVMBuildGEP2(g->b, g->i8, mem, &o, 1, "");
+    if (op == 0x51) return el_bswap(g, el_tbaa(g, el_load(g, g->i256, p, 1), EL_T_MEMORY));
+    if (op == 0x52) el_store_t(g, el_bswap(g, ops[1]), p, 1, EL_T_MEMORY);
+    else el_store_t(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1, EL_T_MEMORY);
+    return NULL;
+}
+
+/* MLOAD / MSTORE / MSTORE8: inline when memory already covers the access; inline growth when
+   the frame's buffer has room (the usual append at the free memory pointer: charge the
+   expansion, zero the new words, then the access); else the builtin (which reallocates,
+   and fails with OUT_OF_GAS for huge offsets). The growth charge is the interpreter's:
+   3 w + w^2 / 512 for w words, the difference between new and old size. Charged against the
+   section's counter (whose later instructions are already paid for), so running out here
+   is the interpreter's out-of-gas at this instruction or later in the section. */
 static void el_op_memory(el_cg *g, uint8_t op) {
     int n = op == 0x51 ? 1 : 2;
     el_ensure(g, n);
@@ -1119,32 +1179,51 @@ static void el_op_memory(el_cg *g, uint8_t op) {
     for (int k = 0; k < n; k++) ops[k] = el_pop(g);
     if (g->failed) return;
     uint64_t width = op == 0x53 ? 1 : 32;
+    LLVMBuilderRef B = g->b;
     LLVMValueRef mem = el_frame_load(g, g->ptr, offsetof(evmjit_frame, memory));
     LLVMValueRef size = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size));
-    LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
-    el_br_likely(g, el_in_bounds(g, ops[0], size, width), fast, slow);
+    LLVMBasicBlockRef fast = el_new_bb(g), check = g->cheap ? NULL : el_new_bb(g), grow = g->cheap ? NULL : el_new_bb(g),
+                      slow = el_new_bb(g), join = el_new_bb(g), paid = NULL;
+    LLVMValueRef w3 = NULL;
+    el_br_likely(g, el_in_bounds(g, ops[0], size, width), fast, check ? check : slow);
 
-    LLVMPositionBuilderAtEnd(g->b, fast);
-    LLVMValueRef o = LLVMBuildTrunc(g->b, ops[0], g->i64, "");
-    LLVMValueRef p = LLVMBuildGEP2(g->b, g->i8, mem, &o, 1, "");
-    LLVMValueRef w1 = NULL;
-    if (op == 0x51) w1 = el_bswap(g, el_tbaa(g, el_load(g, g->i256, p, 1), EL_T_MEMORY));
-    else if (op == 0x52) el_store_t(g, el_bswap(g, ops[1]), p, 1, EL_T_MEMORY);
-    else el_store_t(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1, EL_T_MEMORY);
-    LLVMBuildBr(g->b, join);
+    LLVMPositionBuilderAtEnd(B, fast);
+    LLVMValueRef w1 = el_mem_access(g, op, mem, LLVMBuildTrunc(B, ops[0], g->i64, ""), ops);
+    LLVMBuildBr(B, join);
 
-    LLVMPositionBuilderAtEnd(g->b, slow);
+    if (check) {
+    /* room in the buffer: off < 2^32 (no overflow below) and off + width <= capacity */
+    LLVMPositionBuilderAtEnd(B, check);
+    LLVMValueRef o = LLVMBuildTrunc(B, ops[0], g->i64, "");
+    LLVMValueRef end = LLVMBuildAdd(B, o, el_c64(g, (int64_t)width), "");
+    LLVMValueRef cap = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_capacity));
+    LLVMValueRef room = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, ops[0], el_cw(g, 1ull << 32), ""),
+                                     LLVMBuildICmp(B, LLVMIntULE, end, cap, ""), "");
+    LLVMBuildCondBr(B, room, grow, slow);
+
+    LLVMPositionBuilderAtEnd(B, grow);
+    LLVMValueRef gargs[4] = {g->frame, size, end, LLVMBuildLoad2(B, g->i64, g->gas_var, "")};
+    LLVMValueRef left = LLVMBuildCall2(B, g->grow_ty, el_grow_fn(g), gargs, 4, "");
+    paid = el_new_bb(g);
+    el_br_likely(g, LLVMBuildICmp(B, LLVMIntSGE, left, el_c64(g, 0), ""), paid, el_oog(g));
+    LLVMPositionBuilderAtEnd(B, paid);
+    LLVMBuildStore(B, left, g->gas_var);
+    w3 = el_mem_access(g, op, mem, o, ops);
+    LLVMBuildBr(B, join);
+    }
+
+    LLVMPositionBuilderAtEnd(B, slow);
     evmjit_builtin_id id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
     LLVMValueRef w2 = el_builtin(g, id, op, n, ops, op == 0x51, true);
-    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(g->b);
-    LLVMBuildBr(g->b, join);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
 
-    LLVMPositionBuilderAtEnd(g->b, join);
+    LLVMPositionBuilderAtEnd(B, join);
     if (op == 0x51) {
-        LLVMValueRef phi = LLVMBuildPhi(g->b, g->i256, "");
-        LLVMValueRef vals[2] = {w1, w2};
-        LLVMBasicBlockRef bbs[2] = {fast, slow_end};
-        LLVMAddIncoming(phi, vals, bbs, 2);
+        LLVMValueRef phi = LLVMBuildPhi(B, g->i256, "");
+        LLVMValueRef vals[3] = {w1, w2, w3};
+        LLVMBasicBlockRef bbs[3] = {fast, slow_end, paid};
+        LLVMAddIncoming(phi, vals, bbs, paid ? 3 : 2);
         el_push(g, phi);
     }
 }
@@ -1933,6 +2012,18 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
                 code_size, a.reach_blocks, a.reach_insts, a.sections, a.calls, a.reach_jumpdests, a.n_runs,
                 a.has_dynamic ? " (dynamic)" : "");
 
+    /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
+       2 (default) the full pass list and the optimising code generator, except that big
+       JIT inputs take the cheap path (level 1, no inline memory growth: about 40 us per byte
+       of code instead of about 100) and are marked provisional (the runtime recompiles them
+       with req->upgrade, the full path, once they are hot; an AOT artifact is kept for
+       months, so it always takes the full path); 3 like 2 for every input (the budgets
+       still apply). */
+    uint32_t targets = a.has_dynamic ? a.reach_jumpdests + a.n_runs : 0;
+    bool big = c->opt_level < 3 && !full &&
+               (a.sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
+                a.reach_insts > EVMJIT_LLVM_BIG_INSTS);
+    bool cheap = big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG");
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("evmjit", ctx);
     LLVMSetTarget(mod, c->triple);
@@ -1945,9 +2036,9 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     g.b = LLVMCreateBuilderInContext(ctx);
     g.err = err;
     g.err_size = n;
+    g.cheap = cheap;
     r = el_gen(&g, symbol);
     LLVMDisposeBuilder(g.b);
-    uint32_t sections = a.sections, targets = a.has_dynamic ? a.reach_jumpdests + a.n_runs : 0, insts = a.reach_insts;
     el_analysis_free(&a);
     uint64_t t2 = el_now_ns(), t3 = t2, t4 = t2;
 #ifndef NDEBUG
@@ -1960,17 +2051,7 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
         LLVMDisposeMessage(msg);
     }
 #endif
-    /* big inputs take the cheap path: the light pass list and CodeGenLevelNone (fast
-       register allocation), about 40 us per byte of code instead of about 100 */
-    /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
-       2 (default) the full pass list and the optimising code generator, except that big
-       JIT inputs take level 1 and are marked provisional (the runtime recompiles them with
-       req->upgrade, the full path, once they are hot; an AOT artifact is kept for months,
-       so it always takes the full path); 3 like 2 for every input (the budgets still
-       apply). */
-    bool big = c->opt_level < 3 && !full &&
-               (sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS || insts > EVMJIT_LLVM_BIG_INSTS);
-    LLVMTargetMachineRef tm = big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG") ? c->tm_fast : c->tm;
+    LLVMTargetMachineRef tm = cheap ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
         int opt = big && c->opt_level > 1 ? 1 : c->opt_level;
 /* one instcombine run, not iterated to a fixpoint (LLVM 18+ aborts when asked to verify) */
