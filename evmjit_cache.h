@@ -168,7 +168,7 @@
    and the runtime only through pointers in evmjit_frame (evmjit_builtins_table()), so
    artifacts have no undefined symbols beyond libc. Without evmjit_llvm.c this header still
    interprets every contract and runs ahead-of-time artifacts compiled elsewhere.
-   Two tiers of compiled code: at the default level a big contract (over about 6,000
+   Two tiers of compiled code: at the default level a big contract (over about 3,500
    reachable instructions) is first compiled on a cheap path (light passes, the fast
    register allocator), which keeps its compile time near a second; such a JIT program is
    "provisional". After desc.upgrade_threshold hits (default 64) the backend thread has it

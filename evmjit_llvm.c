@@ -101,16 +101,17 @@
    Compile time is linear in the reachable code (one LLVM function per superblock), and
    LLVM's instruction selection dominates: measured on 2 shared cores, about 100 us per
    byte of reachable code at the default level and about 40 us on the cheap path that
-   inputs over EVMJIT_LLVM_BIG_* take (light passes, CodeGenLevelNone). Real 24 KiB
-   contracts compile in 0.4 to 1.3 s that way (onchain-lm-v2 0.4, fiat_token 0.75,
-   univ2_router 0.8, burntpix 1.07, seaport 1.29); peak memory stays under about 100 MiB.
-   Hostile shapes are bounded by counting what costs: check sections (24 KiB of consecutive
-   JUMPDESTs collapse to one, even as dynamic-jump targets; of PUSH/JUMP pairs make 4,915, which took 0.82 s of CPU: the
-   limit of 4,000 keeps the worst case near 0.7 s and is still twice what the largest real
-   contracts need, about 1,850), runtime call sites (an EXP or MSTORE storm) and
-   dynamic-jump targets (switch cases plus JUMPDEST runs). Over a limit the compile is rejected with EVMJIT_ERR_INELIGIBLE and a message
-   naming the limit; the runtime then keeps interpreting that code. tests/test_llvm.c
-   ("adversarial") measures every case. */
+   inputs over EVMJIT_LLVM_BIG_* take (light passes, CodeGenLevelNone; the runtime upgrades
+   such a program to the full path once it is hot). Real 24 KiB contracts compile in 0.4 to
+   1.2 s that way (onchain-lm-v2 0.4, fiat_token 0.7, univ2_router 0.7, seaport 1.1); peak
+   memory stays under about 100 MiB. Hostile shapes are bounded by counting what costs:
+   check sections (24 KiB of consecutive JUMPDESTs collapse to one, even as dynamic-jump
+   targets; of PUSH/JUMP pairs make 4,915, which took 0.82 s of CPU: the limit of 4,000
+   keeps the worst case near 0.7 s and is still twice what the largest real contracts need,
+   about 1,850), runtime call sites (an EXP or MSTORE storm) and dynamic-jump targets
+   (switch cases plus JUMPDEST runs). Over a limit the compile is rejected with
+   EVMJIT_ERR_INELIGIBLE and a message naming the limit; the runtime then keeps
+   interpreting that code. tests/test_llvm.c ("adversarial") measures every case. */
 #ifndef EVMJIT_LLVM_MAX_CODE
 #define EVMJIT_LLVM_MAX_CODE 49152 /* EIP-3860 initcode limit */
 #endif
@@ -127,7 +128,9 @@
 #define EVMJIT_LLVM_BIG_SECTIONS 1500
 #endif
 #ifndef EVMJIT_LLVM_BIG_INSTS
-#define EVMJIT_LLVM_BIG_INSTS 6000 /* reachable instructions: about 10 KiB of code */
+/* reachable instructions, about 6 KiB of code: the full path stays under about 0.8 s; a
+   bigger input's cheap-path program is upgraded once hot */
+#define EVMJIT_LLVM_BIG_INSTS 3500
 #endif
 #ifndef EVMJIT_LLVM_BIG_TARGETS
 #define EVMJIT_LLVM_BIG_TARGETS 1500
@@ -1155,23 +1158,33 @@ static LLVMValueRef el_grow_fn(el_cg *g) {
     return g->grow;
 }
 
-/* The access itself at mem + o (memory covers it): MLOAD returns the word, MSTORE/MSTORE8
-   store ops[1]. */
-static LLVMValueRef el_mem_access(el_cg *g, uint8_t op, LLVMValueRef mem, LLVMValueRef o, const LLVMValueRef *ops) {
-    LLVMValueRef p = LLVMBuildGEP2(g->b, g->i8, mem, &o, 1, "");
-    if (op == 0x51) return el_bswap(g, el_tbaa(g, el_load(g, g->i256, p, 1), EL_T_MEMORY));
-    if (op == 0x52) el_store_t(g, el_bswap(g, ops[1]), p, 1, EL_T_MEMORY);
-    else el_store_t(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1, EL_T_MEMORY);
-    return NULL;
+/* From the current block: if the frame's buffer has room for [off, off + width) (off < 2^32,
+   so nothing below overflows; off + width <= capacity), grow memory with the module's grow
+   function, charge it, and continue at `covered`; else continue at `slow`. */
+static void el_grow_inline(el_cg *g, LLVMValueRef off, LLVMValueRef size, uint64_t width, LLVMBasicBlockRef covered,
+                           LLVMBasicBlockRef slow) {
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef end = LLVMBuildAdd(B, LLVMBuildTrunc(B, off, g->i64, ""), el_c64(g, (int64_t)width), "");
+    LLVMValueRef cap = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_capacity));
+    LLVMValueRef room = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, off, el_cw(g, 1ull << 32), ""),
+                                     LLVMBuildICmp(B, LLVMIntULE, end, cap, ""), "");
+    LLVMBasicBlockRef grow = el_new_bb(g), paid = el_new_bb(g);
+    LLVMBuildCondBr(B, room, grow, slow);
+    LLVMPositionBuilderAtEnd(B, grow);
+    LLVMValueRef args[4] = {g->frame, size, end, LLVMBuildLoad2(B, g->i64, g->gas_var, "")};
+    LLVMValueRef left = LLVMBuildCall2(B, g->grow_ty, el_grow_fn(g), args, 4, "");
+    el_br_likely(g, LLVMBuildICmp(B, LLVMIntSGE, left, el_c64(g, 0), ""), paid, el_oog(g));
+    LLVMPositionBuilderAtEnd(B, paid);
+    LLVMBuildStore(B, left, g->gas_var);
+    LLVMBuildBr(B, covered);
 }
 
 /* MLOAD / MSTORE / MSTORE8: inline when memory already covers the access; inline growth when
-   the frame's buffer has room (the usual append at the free memory pointer: charge the
-   expansion, zero the new words, then the access); else the builtin (which reallocates,
-   and fails with OUT_OF_GAS for huge offsets). The growth charge is the interpreter's:
-   3 w + w^2 / 512 for w words, the difference between new and old size. Charged against the
-   section's counter (whose later instructions are already paid for), so running out here
-   is the interpreter's out-of-gas at this instruction or later in the section. */
+   the frame's buffer has room (the usual append at the free memory pointer), except on the
+   cheap path; else the builtin (which reallocates, and fails with OUT_OF_GAS for huge
+   offsets). The growth is charged against the section's counter, whose later instructions
+   are already paid for: running out there is the interpreter's out-of-gas at this
+   instruction or later in the section. */
 static void el_op_memory(el_cg *g, uint8_t op) {
     int n = op == 0x51 ? 1 : 2;
     el_ensure(g, n);
@@ -1179,51 +1192,38 @@ static void el_op_memory(el_cg *g, uint8_t op) {
     for (int k = 0; k < n; k++) ops[k] = el_pop(g);
     if (g->failed) return;
     uint64_t width = op == 0x53 ? 1 : 32;
-    LLVMBuilderRef B = g->b;
     LLVMValueRef mem = el_frame_load(g, g->ptr, offsetof(evmjit_frame, memory));
     LLVMValueRef size = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size));
-    LLVMBasicBlockRef fast = el_new_bb(g), check = g->cheap ? NULL : el_new_bb(g), grow = g->cheap ? NULL : el_new_bb(g),
-                      slow = el_new_bb(g), join = el_new_bb(g), paid = NULL;
-    LLVMValueRef w3 = NULL;
-    el_br_likely(g, el_in_bounds(g, ops[0], size, width), fast, check ? check : slow);
+    LLVMBasicBlockRef fast = el_new_bb(g), miss = el_new_bb(g), slow = g->cheap ? miss : el_new_bb(g),
+                      join = el_new_bb(g);
+    el_br_likely(g, el_in_bounds(g, ops[0], size, width), fast, miss);
 
-    LLVMPositionBuilderAtEnd(B, fast);
-    LLVMValueRef w1 = el_mem_access(g, op, mem, LLVMBuildTrunc(B, ops[0], g->i64, ""), ops);
-    LLVMBuildBr(B, join);
+    LLVMPositionBuilderAtEnd(g->b, fast);
+    LLVMValueRef o = LLVMBuildTrunc(g->b, ops[0], g->i64, "");
+    LLVMValueRef p = LLVMBuildGEP2(g->b, g->i8, mem, &o, 1, "");
+    LLVMValueRef w1 = NULL;
+    if (op == 0x51) w1 = el_bswap(g, el_tbaa(g, el_load(g, g->i256, p, 1), EL_T_MEMORY));
+    else if (op == 0x52) el_store_t(g, el_bswap(g, ops[1]), p, 1, EL_T_MEMORY);
+    else el_store_t(g, LLVMBuildTrunc(g->b, ops[1], g->i8, ""), p, 1, EL_T_MEMORY);
+    LLVMBuildBr(g->b, join);
 
-    if (check) {
-    /* room in the buffer: off < 2^32 (no overflow below) and off + width <= capacity */
-    LLVMPositionBuilderAtEnd(B, check);
-    LLVMValueRef o = LLVMBuildTrunc(B, ops[0], g->i64, "");
-    LLVMValueRef end = LLVMBuildAdd(B, o, el_c64(g, (int64_t)width), "");
-    LLVMValueRef cap = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_capacity));
-    LLVMValueRef room = LLVMBuildAnd(B, LLVMBuildICmp(B, LLVMIntULT, ops[0], el_cw(g, 1ull << 32), ""),
-                                     LLVMBuildICmp(B, LLVMIntULE, end, cap, ""), "");
-    LLVMBuildCondBr(B, room, grow, slow);
-
-    LLVMPositionBuilderAtEnd(B, grow);
-    LLVMValueRef gargs[4] = {g->frame, size, end, LLVMBuildLoad2(B, g->i64, g->gas_var, "")};
-    LLVMValueRef left = LLVMBuildCall2(B, g->grow_ty, el_grow_fn(g), gargs, 4, "");
-    paid = el_new_bb(g);
-    el_br_likely(g, LLVMBuildICmp(B, LLVMIntSGE, left, el_c64(g, 0), ""), paid, el_oog(g));
-    LLVMPositionBuilderAtEnd(B, paid);
-    LLVMBuildStore(B, left, g->gas_var);
-    w3 = el_mem_access(g, op, mem, o, ops);
-    LLVMBuildBr(B, join);
+    if (!g->cheap) {
+        LLVMPositionBuilderAtEnd(g->b, miss);
+        el_grow_inline(g, ops[0], size, width, fast, slow);
     }
 
-    LLVMPositionBuilderAtEnd(B, slow);
+    LLVMPositionBuilderAtEnd(g->b, slow);
     evmjit_builtin_id id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
     LLVMValueRef w2 = el_builtin(g, id, op, n, ops, op == 0x51, true);
-    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(B);
-    LLVMBuildBr(B, join);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(g->b);
+    LLVMBuildBr(g->b, join);
 
-    LLVMPositionBuilderAtEnd(B, join);
+    LLVMPositionBuilderAtEnd(g->b, join);
     if (op == 0x51) {
-        LLVMValueRef phi = LLVMBuildPhi(B, g->i256, "");
-        LLVMValueRef vals[3] = {w1, w2, w3};
-        LLVMBasicBlockRef bbs[3] = {fast, slow_end, paid};
-        LLVMAddIncoming(phi, vals, bbs, paid ? 3 : 2);
+        LLVMValueRef phi = LLVMBuildPhi(g->b, g->i256, "");
+        LLVMValueRef vals[2] = {w1, w2};
+        LLVMBasicBlockRef bbs[2] = {fast, slow_end};
+        LLVMAddIncoming(phi, vals, bbs, 2);
         el_push(g, phi);
     }
 }
