@@ -4988,11 +4988,12 @@ static void evmjit__stale_job(evmjit_runtime *rt, evmjit__job *job) {
     evmjit__admit(rt, job);
 }
 
-/* Publishes a worker's result: the key's COMPILING entry becomes READY (or FAILED), waiters
-   wake, the callback runs. A result of an older generation is discarded. Backend. */
 static void evmjit__finish_upgrade(evmjit_runtime *rt, evmjit__job *job);
 static bool evmjit__provisional_add(evmjit_runtime *rt, evmjit__entry *e, evmjit__job *job);
 
+/* Publishes a worker's result: the key's COMPILING entry becomes READY (or FAILED), waiters
+   wake, the callback runs. A result of an older generation is discarded; an upgrade has its
+   own publication (evmjit__finish_upgrade). Backend. */
 static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
     if (job->upgrade) {
         evmjit__finish_upgrade(rt, job);
@@ -5126,7 +5127,11 @@ static void evmjit__finish_upgrade(evmjit_runtime *rt, evmjit__job *job) {
         n = evmjit__entry_new(rt, &job->code_hash, job->rev, job->code_size, EVMJIT__READY);
     if (!n) { /* keep the provisional program; no retry */
         evmjit__provisional_forget(rt, e);
-        if (job->error == EVMJIT_OK) job->error = EVMJIT_ERR_OUT_OF_MEMORY;
+        evmjit__job_drop_output(rt, job); /* while error still says whether there is output */
+        if (job->error == EVMJIT_OK) {
+            job->error = EVMJIT_ERR_OUT_OF_MEMORY;
+            snprintf(job->out.message, sizeof job->out.message, "out of memory for the new entry");
+        }
         EVMJIT__ADD(rt, failed, 1);
         evmjit__logf(&rt->cfg.logger, EVMJIT_LOG_WARN, "upgrade failed (%s): %s; the provisional program stays",
                      evmjit_error_name(job->error), job->out.message);

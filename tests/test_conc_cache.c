@@ -309,62 +309,6 @@ static void test_run_while_removed(void) {
     }
 }
 
-/* A provisional program executing while its upgrade replaces it runs to completion and its
-   code is freed only after the last reference goes; meanwhile three threads run eight
-   provisional keys, each upgraded once, and always get the right answer. */
-static atomic_int upgrade_stop;
-
-static int upgrade_runner_main(void *arg) {
-    runner *r = (runner *)arg;
-    for (int i = 0; !atomic_load(&upgrade_stop) && i < 200000; i++) {
-        const code *c = &keys[(i + r->id) % 8];
-        if (run(r->rt, c, EVMJIT_CANCUN) != 1000 + (c - keys)) r->wrong++;
-    }
-    return 0;
-}
-
-static void test_run_while_upgraded(void) {
-    atomic_store(&TB.provisional_min, 1);
-    evmjit_runtime_desc d;
-    base_desc(&d);
-    d.hot_threshold = 1;
-    d.upgrade_threshold = 1;
-    d.wake_interval_ms = 2;
-    evmjit_runtime *rt = make(&d);
-    if (!rt) return;
-    evmjit_bytes32 h = evmjit_keccak256(loop_code, sizeof loop_code);
-    long_run l;
-    memset(&l, 0, sizeof l);
-    l.rt = rt;
-    CHECK(evmjit_compile_sync(rt, &h, loop_code, sizeof loop_code, EVMJIT_CANCUN, 3000, NULL) == EVMJIT_OK);
-    runner r[3];
-    thrd_t t[3], lt;
-    atomic_store(&upgrade_stop, 0);
-    for (int i = 0; i < 3; i++) {
-        r[i].rt = rt;
-        r[i].id = i;
-        r[i].wrong = 0;
-        CHECK(thrd_create(&t[i], upgrade_runner_main, &r[i]) == thrd_success);
-    }
-    CHECK(thrd_create(&lt, long_run_main, &l) == thrd_success); /* its lookup is the trigger */
-    WAIT_UNTIL(stats(rt).upgrades == 9, 10000);
-    atomic_store(&upgrade_stop, 1);
-    for (int i = 0; i < 3; i++) {
-        thrd_join(t[i], NULL);
-        CHECK(r[i].wrong == 0);
-    }
-    thrd_join(lt, NULL);
-    CHECK(l.running == 2 && l.status == EVMJIT_OUT_OF_GAS);
-    sync_rt(rt);
-    evmjit_runtime_stats s = stats(rt);
-    CHECK(s.upgrades == 9 && s.provisional == 0 && s.resident_entries == 9);
-    CHECK(atomic_load(&TB.upgrade_requests) == 9 && atomic_load(&TB.same_key_overlaps) == 0);
-    WAIT_UNTIL(atomic_load(&TB.code_frees) == 9, 3000); /* the nine provisional programs */
-    CHECK(atomic_load(&TB.code_frees) == 9 && stats(rt).programs_freed == 9);
-    destroy(rt);
-    CHECK(atomic_load(&TB.live_code_bytes) == 0);
-}
-
 /* Many short executions while another thread clears every few milliseconds. */
 static atomic_int churn_stop;
 
@@ -404,6 +348,51 @@ static void test_churn(void) {
     }
     sync_rt(rt);
     CHECK(atomic_load(&TB.same_key_overlaps) == 0 && stats(rt).hits > 0);
+    destroy(rt);
+    CHECK(atomic_load(&TB.live_code_bytes) == 0);
+}
+
+/* A provisional program executing while its upgrade replaces it runs to completion and its
+   code is freed only after the last reference goes; meanwhile three threads run eight
+   provisional keys (churn_main), each upgraded once, and always get the right answer. */
+static void test_run_while_upgraded(void) {
+    atomic_store(&TB.provisional_min, 1);
+    evmjit_runtime_desc d;
+    base_desc(&d);
+    d.hot_threshold = 1;
+    d.upgrade_threshold = 1;
+    d.wake_interval_ms = 2;
+    evmjit_runtime *rt = make(&d);
+    if (!rt) return;
+    evmjit_bytes32 h = evmjit_keccak256(loop_code, sizeof loop_code);
+    long_run l;
+    memset(&l, 0, sizeof l);
+    l.rt = rt;
+    CHECK(evmjit_compile_sync(rt, &h, loop_code, sizeof loop_code, EVMJIT_CANCUN, 3000, NULL) == EVMJIT_OK);
+    runner r[3];
+    thrd_t t[3], lt;
+    atomic_store(&churn_stop, 0);
+    for (int i = 0; i < 3; i++) {
+        r[i].rt = rt;
+        r[i].id = i;
+        r[i].wrong = 0;
+        CHECK(thrd_create(&t[i], churn_main, &r[i]) == thrd_success);
+    }
+    CHECK(thrd_create(&lt, long_run_main, &l) == thrd_success); /* its lookup is the trigger */
+    WAIT_UNTIL(stats(rt).upgrades == 9, 10000);
+    atomic_store(&churn_stop, 1);
+    for (int i = 0; i < 3; i++) {
+        thrd_join(t[i], NULL);
+        CHECK(r[i].wrong == 0);
+    }
+    thrd_join(lt, NULL);
+    CHECK(l.running == 2 && l.status == EVMJIT_OUT_OF_GAS);
+    sync_rt(rt);
+    evmjit_runtime_stats s = stats(rt);
+    CHECK(s.upgrades == 9 && s.provisional == 0 && s.resident_entries == 9);
+    CHECK(atomic_load(&TB.upgrade_requests) == 9 && atomic_load(&TB.same_key_overlaps) == 0);
+    WAIT_UNTIL(atomic_load(&TB.code_frees) == 9, 3000); /* the nine provisional programs */
+    CHECK(atomic_load(&TB.code_frees) == 9 && stats(rt).programs_freed == 9);
     destroy(rt);
     CHECK(atomic_load(&TB.live_code_bytes) == 0);
 }
