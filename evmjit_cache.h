@@ -169,7 +169,7 @@
    artifacts have no undefined symbols beyond libc. Without evmjit_llvm.c this header still
    interprets every contract and runs ahead-of-time artifacts compiled elsewhere.
    Two tiers of compiled code: at the default level a big contract (over about 3,500
-   reachable instructions) is first compiled on a cheap path (light passes, the fast
+   reachable instructions) is first compiled on a cheap path (mem2reg only, the fast
    register allocator), which keeps its compile time near a second; such a JIT program is
    "provisional". After desc.upgrade_threshold hits (default 64) the backend thread has it
    compiled again with the full optimiser (one at a time, after every first compilation) and

@@ -100,8 +100,8 @@
 /* ---- Budgets (see el_check_budget) ---------------------------------------------------------
    Compile time is linear in the reachable code (one LLVM function per superblock), and
    LLVM's instruction selection dominates: measured on 2 shared cores, about 100 us per
-   byte of reachable code at the default level and about 40 us on the cheap path that
-   inputs over EVMJIT_LLVM_BIG_* take (light passes, CodeGenLevelNone; the runtime upgrades
+   byte of reachable code at the default level and about 35 us on the cheap path that
+   inputs over EVMJIT_LLVM_BIG_* take (mem2reg only, CodeGenLevelNone; the runtime upgrades
    such a program to the full path once it is hot). Real 24 KiB contracts compile in 0.4 to
    1.2 s that way (onchain-lm-v2 0.4, fiat_token 0.7, univ2_router 0.7, seaport 1.1); peak
    memory stays under about 100 MiB. Hostile shapes are bounded by counting what costs:
@@ -2014,8 +2014,8 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
 
     /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
        2 (default) the full pass list and the optimising code generator, except that big
-       JIT inputs take the cheap path (level 1, no inline memory growth: about 40 us per byte
-       of code instead of about 100) and are marked provisional (the runtime recompiles them
+       JIT inputs take the cheap path (level 0: mem2reg, the fast code generator, no inline
+       memory growth: about 35 us per byte of code instead of about 100) and are marked provisional (the runtime recompiles them
        with req->upgrade, the full path, once they are hot; an AOT artifact is kept for
        months, so it always takes the full path); 3 like 2 for every input (the budgets
        still apply). */
@@ -2053,7 +2053,7 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
 #endif
     LLVMTargetMachineRef tm = cheap ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
-        int opt = big && c->opt_level > 1 ? 1 : c->opt_level;
+        int opt = big ? 0 : c->opt_level; /* the cheap path: mem2reg only */
 /* one instcombine run, not iterated to a fixpoint (LLVM 18+ aborts when asked to verify) */
 #if LLVM_VERSION_MAJOR >= 18
 #define EL_IC "instcombine<no-verify-fixpoint>"
