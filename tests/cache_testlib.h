@@ -112,9 +112,11 @@ static inline bool log_has(const char *needle) {
 /* ---- counting allocator: every byte the runtime allocates comes back with the same size --- */
 
 static atomic_long alloc_live_bytes, alloc_calls, free_calls, alloc_size_mismatch;
+static atomic_int alloc_fail; /* while set, every allocation fails */
 
 static inline void *count_alloc(size_t size, void *user) {
     (void)user;
+    if (atomic_load(&alloc_fail)) return NULL;
     size_t *p = (size_t *)malloc(size + 16);
     if (!p) return NULL;
     p[0] = size;

@@ -38,7 +38,7 @@ static void test_b01_defaults(void) {
     CHECK(d.max_cold_keys == 20480 && d.worker_threads == (int)w && d.queue_per_worker == 64);
     CHECK(d.ring_capacity == 4096 && d.drain_batch == 4096 && d.wake_interval_ms == 100);
     CHECK(d.idle_eviction_ms == 600000 && d.sweep_interval_ms == 60000);
-    CHECK(d.jit_budget_bytes == (uint64_t)1 << 30 && d.recycle_after == 1000);
+    CHECK(d.jit_budget_bytes == (uint64_t)1 << 30 && d.recycle_after == 1000 && d.upgrade_threshold == 64);
     CHECK(d.shutdown_timeout_ms == 5000 && d.mode == EVMJIT_MODE_JIT && d.opt_level == EVMJIT_O2);
     destroy(rt);
 
@@ -1125,6 +1125,35 @@ static void test_upgrade_fail_clear_off(void) {
     destroy(rt);
 }
 
+/* An upgrade whose new entry cannot be allocated keeps the provisional program, logs why,
+   and leaks neither memory nor the new code. */
+static void test_upgrade_no_memory(void) {
+    long live0 = atomic_load(&alloc_live_bytes);
+    atomic_store(&TB.provisional_min, 1);
+    evmjit_runtime_desc d;
+    base_desc(&d);
+    d.allocator.alloc = count_alloc;
+    d.allocator.free = count_free;
+    d.upgrade_threshold = 1;
+    evmjit_runtime *rt = make(&d);
+    if (!rt) return;
+    code c;
+    make_code(&c, 81, 0);
+    CHECK(evmjit_compile_sync(rt, &c.hash, c.bytes, c.size, EVMJIT_CANCUN, 2000, NULL) == EVMJIT_OK);
+    atomic_store(&TB.upgrade_delay_ms, 200);
+    CHECK(probe(rt, &c, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
+    WAIT_UNTIL(atomic_load(&TB.upgrade_requests) == 1, 2000); /* the job exists: it compiles */
+    atomic_store(&alloc_fail, 1);
+    WAIT_UNTIL(stats(rt).failed == 1, 3000);
+    atomic_store(&alloc_fail, 0);
+    evmjit_runtime_stats s = stats(rt);
+    CHECK(s.failed == 1 && s.upgrades == 0 && s.provisional == 0 && s.resident_entries == 1);
+    CHECK(log_has("out of memory"));
+    CHECK(run(rt, &c, EVMJIT_CANCUN) == 81);
+    destroy(rt);
+    CHECK(atomic_load(&alloc_live_bytes) == live0 && atomic_load(&TB.live_code_bytes) == 0);
+}
+
 static void test_bad_input(void) {
     evmjit_runtime_desc d;
     base_desc(&d);
@@ -1274,7 +1303,7 @@ int main(void) {
         test_b32_threshold_one, test_b34_clear_in_flight, test_b35_disable_during_compile,
         test_b36_callback, test_b37_b43_aot, test_b38_aot_mode, test_b44_cold_keys,
         test_b45_recycle, test_bad_input, test_allocator, test_execute, test_upgrade,
-        test_upgrade_fail_clear_off,
+        test_upgrade_fail_clear_off, test_upgrade_no_memory,
     };
     /* the LLVM variant runs the [C] behaviours (19-45) and execution */
     static void (*const with_llvm[])(void) = {
