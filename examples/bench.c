@@ -184,7 +184,9 @@ static void bench_usage(FILE *out) {
             "message call is timed: the EVM with its host calls and nested frames, not the test\n"
             "host's transaction envelope (fees, nonce, refunds). Each mode's first execution is\n"
             "an untimed warm-up (it pays for any compilation) and is checked; later ones must\n"
-            "repeat its status and gas.\n"
+            "repeat its status and gas. A big contract's first JIT compilation is provisional:\n"
+            "after the warm-up the transaction runs untimed until the runtime has replaced\n"
+            "every provisional program with its optimised recompilation (at most 60 s).\n"
             "Exit status: 0 when every benchmark ran correctly, 1 on any failure, 2 on a usage\n"
             "error.\n",
             BENCH_DEFAULT_MIN_TIME, BENCH_MIN_RUNS, BENCH_MIN_RUNS);

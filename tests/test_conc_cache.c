@@ -268,6 +268,15 @@ static int long_run_main(void *arg) {
     return 0;
 }
 
+/* Compiles loop_code and readies l for long_run_main (counted: keep a counted reference). */
+static void long_run_prepare(long_run *l, evmjit_runtime *rt, bool counted) {
+    evmjit_bytes32 h = evmjit_keccak256(loop_code, sizeof loop_code);
+    memset(l, 0, sizeof *l);
+    l->rt = rt;
+    CHECK(evmjit_compile_sync(rt, &h, loop_code, sizeof loop_code, EVMJIT_CANCUN, 3000,
+                              counted ? &l->counted : NULL) == EVMJIT_OK);
+}
+
 /* how: 0 clear, 1 idle eviction, 2 budget eviction (with a counted reference) */
 static void run_while_removed(int how) {
     evmjit_runtime_desc d;
@@ -279,12 +288,8 @@ static void run_while_removed(int how) {
     if (how == 2) d.jit_budget_bytes = 1;
     evmjit_runtime *rt = make(&d);
     if (!rt) return;
-    evmjit_bytes32 h = evmjit_keccak256(loop_code, sizeof loop_code);
     long_run l;
-    memset(&l, 0, sizeof l);
-    l.rt = rt;
-    CHECK(evmjit_compile_sync(rt, &h, loop_code, sizeof loop_code, EVMJIT_CANCUN, 3000,
-                              how == 2 ? &l.counted : NULL) == EVMJIT_OK);
+    long_run_prepare(&l, rt, how == 2);
     thrd_t t;
     CHECK(thrd_create(&t, long_run_main, &l) == thrd_success);
     WAIT_UNTIL(atomic_load(&l.running) != 0, 3000);
@@ -364,11 +369,8 @@ static void test_run_while_upgraded(void) {
     d.wake_interval_ms = 2;
     evmjit_runtime *rt = make(&d);
     if (!rt) return;
-    evmjit_bytes32 h = evmjit_keccak256(loop_code, sizeof loop_code);
     long_run l;
-    memset(&l, 0, sizeof l);
-    l.rt = rt;
-    CHECK(evmjit_compile_sync(rt, &h, loop_code, sizeof loop_code, EVMJIT_CANCUN, 3000, NULL) == EVMJIT_OK);
+    long_run_prepare(&l, rt, false);
     runner r[3];
     thrd_t t[3], lt;
     atomic_store(&churn_stop, 0);
