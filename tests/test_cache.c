@@ -1032,15 +1032,21 @@ static void expect_bad_desc(evmjit_runtime_desc *d, const char *setting) {
     CHECKF(log_has(setting), "the log names %s", setting);
 }
 
+/* A runtime whose test backend marks every JIT program provisional, upgraded after
+   `threshold` hits. */
+static evmjit_runtime *make_upgrading(evmjit_runtime_desc *d, uint64_t threshold) {
+    atomic_store(&TB.provisional_min, 1);
+    d->upgrade_threshold = threshold;
+    return make(d);
+}
+
 /* Upgrades (not a numbered behaviour): a provisional program is compiled again once it has
    upgrade_threshold hits; the new program replaces it while a caller still runs the old
    one, whose code is freed after the last reference. */
 static void test_upgrade(void) {
-    atomic_store(&TB.provisional_min, 1);
     evmjit_runtime_desc d;
     base_desc(&d);
-    d.upgrade_threshold = 5;
-    evmjit_runtime *rt = make(&d);
+    evmjit_runtime *rt = make_upgrading(&d, 5);
     if (!rt) return;
     code c;
     make_code(&c, 77, 0);
@@ -1074,11 +1080,9 @@ static void test_upgrade(void) {
 /* A failed upgrade keeps the provisional program and is not retried; a clear during an
    upgrade discards its result; upgrade_threshold EVMJIT_OFF never upgrades. */
 static void test_upgrade_fail_clear_off(void) {
-    atomic_store(&TB.provisional_min, 1);
     evmjit_runtime_desc d;
     base_desc(&d);
-    d.upgrade_threshold = 1;
-    evmjit_runtime *rt = make(&d);
+    evmjit_runtime *rt = make_upgrading(&d, 1);
     if (!rt) return;
     code a, b;
     make_code(&a, 78, 0);
@@ -1113,9 +1117,7 @@ static void test_upgrade_fail_clear_off(void) {
     destroy(rt);
 
     tb_reset();
-    atomic_store(&TB.provisional_min, 1);
-    d.upgrade_threshold = EVMJIT_OFF;
-    rt = make(&d);
+    rt = make_upgrading(&d, EVMJIT_OFF);
     if (!rt) return;
     CHECK(evmjit_compile_sync(rt, &a.hash, a.bytes, a.size, EVMJIT_CANCUN, 2000, NULL) == EVMJIT_OK);
     for (int i = 0; i < 10; i++) CHECK(probe(rt, &a, EVMJIT_CANCUN) == EVMJIT_LOOKUP_HIT);
@@ -1129,13 +1131,11 @@ static void test_upgrade_fail_clear_off(void) {
    and leaks neither memory nor the new code. */
 static void test_upgrade_no_memory(void) {
     long live0 = atomic_load(&alloc_live_bytes);
-    atomic_store(&TB.provisional_min, 1);
     evmjit_runtime_desc d;
     base_desc(&d);
     d.allocator.alloc = count_alloc;
     d.allocator.free = count_free;
-    d.upgrade_threshold = 1;
-    evmjit_runtime *rt = make(&d);
+    evmjit_runtime *rt = make_upgrading(&d, 1);
     if (!rt) return;
     code c;
     make_code(&c, 81, 0);

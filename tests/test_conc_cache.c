@@ -326,6 +326,25 @@ static int churn_main(void *arg) {
     return 0;
 }
 
+/* Starts three churn_main threads on rt / stops them and checks that none got a wrong
+   answer. */
+static void churn_start(evmjit_runtime *rt, runner r[3], thrd_t t[3]) {
+    atomic_store(&churn_stop, 0);
+    for (int i = 0; i < 3; i++) {
+        r[i].rt = rt;
+        r[i].id = i;
+        r[i].wrong = 0;
+        CHECK(thrd_create(&t[i], churn_main, &r[i]) == thrd_success);
+    }
+}
+static void churn_join(runner r[3], thrd_t t[3]) {
+    atomic_store(&churn_stop, 1);
+    for (int i = 0; i < 3; i++) {
+        thrd_join(t[i], NULL);
+        CHECK(r[i].wrong == 0);
+    }
+}
+
 static void test_churn(void) {
     evmjit_runtime_desc d;
     base_desc(&d);
@@ -335,22 +354,12 @@ static void test_churn(void) {
     if (!rt) return;
     runner r[3];
     thrd_t t[3];
-    atomic_store(&churn_stop, 0);
-    for (int i = 0; i < 3; i++) {
-        r[i].rt = rt;
-        r[i].id = i;
-        r[i].wrong = 0;
-        CHECK(thrd_create(&t[i], churn_main, &r[i]) == thrd_success);
-    }
+    churn_start(rt, r, t);
     for (int k = 0; k < 60; k++) {
         sleep_ms(3);
         CHECK(evmjit_clear_resident(rt) == EVMJIT_OK);
     }
-    atomic_store(&churn_stop, 1);
-    for (int i = 0; i < 3; i++) {
-        thrd_join(t[i], NULL);
-        CHECK(r[i].wrong == 0);
-    }
+    churn_join(r, t);
     sync_rt(rt);
     CHECK(atomic_load(&TB.same_key_overlaps) == 0 && stats(rt).hits > 0);
     destroy(rt);
@@ -373,20 +382,10 @@ static void test_run_while_upgraded(void) {
     long_run_prepare(&l, rt, false);
     runner r[3];
     thrd_t t[3], lt;
-    atomic_store(&churn_stop, 0);
-    for (int i = 0; i < 3; i++) {
-        r[i].rt = rt;
-        r[i].id = i;
-        r[i].wrong = 0;
-        CHECK(thrd_create(&t[i], churn_main, &r[i]) == thrd_success);
-    }
+    churn_start(rt, r, t);
     CHECK(thrd_create(&lt, long_run_main, &l) == thrd_success); /* its lookup is the trigger */
     WAIT_UNTIL(stats(rt).upgrades == 9, 10000);
-    atomic_store(&churn_stop, 1);
-    for (int i = 0; i < 3; i++) {
-        thrd_join(t[i], NULL);
-        CHECK(r[i].wrong == 0);
-    }
+    churn_join(r, t);
     thrd_join(lt, NULL);
     CHECK(l.running == 2 && l.status == EVMJIT_OUT_OF_GAS);
     sync_rt(rt);
