@@ -168,13 +168,14 @@
    and the runtime only through pointers in evmjit_frame (evmjit_builtins_table()), so
    artifacts have no undefined symbols beyond libc. Without evmjit_llvm.c this header still
    interprets every contract and runs ahead-of-time artifacts compiled elsewhere.
-   Two tiers of compiled code: at the default level a big contract (over about 3,500
-   reachable instructions) is first compiled on a cheap path (mem2reg only, the fast
-   register allocator), which keeps its compile time near a second; such a JIT program is
-   "provisional". After desc.upgrade_threshold hits (default 64) the backend thread has it
-   compiled again with the full optimiser (one at a time, after every first compilation) and
-   swaps the result into the resident table; callers run the old program until then, and
-   its code is freed after the last reference. Statistics: upgrades, provisional.
+   Two tiers of compiled code: at the default level the JIT first compiles a contract on
+   the backend's baseline tier (no i256 in its IR, LLVM's fast instruction selector: a few
+   milliseconds for a typical contract, about 10x less than the full optimiser; its code
+   runs about 1.8x faster than the interpreter); such a JIT program is "provisional".
+   After desc.upgrade_threshold hits (default 64) the backend thread has it compiled again
+   with the full optimiser (one at a time, after every first compilation) and swaps the
+   result into the resident table; callers run the old program until then, and its code is
+   freed after the last reference. Statistics: upgrades, provisional.
 
    EVMC compatibility
    ------------------
@@ -728,8 +729,8 @@ typedef struct evmjit_compile_output {
     size_t object_size;
     char symbol[128];   /* AOT: the exported evmjit_fn */
     char target[128];   /* AOT: target triple and CPU the object runs on */
-    /* JIT: the backend took a cheaper path than opt_level asks for (for example a big input
-       at the default level, to keep the first compilation short); once the program is hot
+    /* JIT: the backend took a cheaper path than opt_level asks for (the LLVM backend's
+       baseline tier at the default level, to keep the first compilation short); once it is hot
        (desc.upgrade_threshold hits) the runtime compiles it again with req.upgrade set and
        swaps the result in. */
     bool provisional;
@@ -935,7 +936,7 @@ typedef struct evmjit_runtime_stats {
     uint64_t resident_entries; /* programs in the resident table */
     uint64_t resident_jit;
     uint64_t resident_aot;
-    uint64_t provisional;      /* resident JIT programs compiled on a cheap path, not upgraded yet */
+    uint64_t provisional;      /* resident JIT programs of a cheap first tier, not upgraded yet */
     uint64_t queued_events;    /* events in the ring */
     uint64_t queued_commands;  /* requests not yet seen by the backend */
     uint64_t pending_jobs;     /* admitted, not finished (waiting for code, queued or compiling) */
@@ -5054,8 +5055,8 @@ static void evmjit__finish(evmjit_runtime *rt, evmjit__job *job) {
 
 /* ---- upgrades: provisional programs compiled again with the full optimiser ------------------
 
-   A backend may compile a big input on a cheap path first (out.provisional: the first
-   compilation stays short). Such an entry keeps a copy of its bytecode and is an upgrade
+   A backend may compile code on a cheap path first (out.provisional: the first compilation
+   stays short; the LLVM backend's baseline tier). Such an entry keeps a copy of its bytecode and is an upgrade
    candidate; lookups count its hits (a relaxed add, only on provisional entries). Once it has
    upgrade_threshold hits, one job at a time recompiles it with req.upgrade, queued after every
    first compilation; the result replaces the entry in its table slot (evmjit__table_replace),

@@ -16,7 +16,7 @@
         |           unused JUMPDESTs folded into their block, static entry stack depths,
         |           budget check (reject with a reason -> the interpreter runs the code)
         v
-     el_gen         words are i256; one LLVM function per superblock (a JUMPDEST block and
+     el_gen         two tiers (below); one LLVM function per superblock (a JUMPDEST block and
         |           the JUMPI fall-through blocks after it), joined by musttail calls that
         |           carry (frame, stack length, gas); the exported `i32 fn(ptr frame)`
         |           enters the first one; a dispatch function switches dynamic jumps over
@@ -35,13 +35,24 @@
         |               SMOD, reduced ADDMOD inline; the rest of division, EXP, memory
         |               growth and the host through frame->builtins
         |             - TBAA: stack, memory, frame, message and call data never alias
+        |           the full tier: words are i256 SSA values, as above.
+        |           the baseline tier (the default level's first JIT compilation, see
+        |           el_bl_inst): the same functions, sections and jumps, but words are four
+        |           i64 limbs, so LLVM's fast instruction selector takes nearly all of it
+        |           (i256 goes through SelectionDAG, which dominates the full tier's compile
+        |           time); common word operations inline on limbs, the rest calls
+        |           evmjit_rt_XX, the full tier's code for that operation compiled once per
+        |           process (el_rt_gen), or a builtin; dynamic jumps through a table
         v
-     verify (debug builds) -> LLVMRunPasses(a short function pipeline, or default<O2> at
-        |                     level 3) -> TargetMachine (host CPU without AVX) -> object
+     verify (debug builds) -> LLVMRunPasses(mem2reg for the baseline tier, else a short
+        |                     function pipeline) -> TargetMachine (host CPU without AVX;
+        |                     CodeGenLevelNone for the baseline tier) -> object
         |
         +--> JIT: the object goes into one process-wide ORC LLJIT under its own
         |         ResourceTracker; the symbol is looked up; freeing removes the tracker.
-        |         Code bytes = object size.
+        |         Code bytes = object size. The LLJIT's main JITDylib also holds the
+        |         baseline runtime (evmjit_rt_XX), added when the LLJIT is made.
+        |         AOT never takes the baseline tier (an artifact cannot be upgraded).
         |
         +--> AOT: the object is written to a private temp directory and linked with
                   `cc -shared -nostartfiles`; the shared object's bytes are returned with
@@ -55,7 +66,8 @@
    undefined symbols beyond libc (memcpy/memset).
 
    Debugging aids (environment): EVMJIT_LLVM_STATS prints the analysis counts, phase times
-   and object size of each compilation, EVMJIT_LLVM_DUMP the optimised IR, EVMJIT_LLVM_FASTCG
+   and object size of each compilation, EVMJIT_LLVM_DUMP the optimised IR, EVMJIT_LLVM_NO_BASELINE
+   compiles level 2 on the full tier at once, EVMJIT_LLVM_FASTCG
    forces the cheap code generator (for measuring), EVMJIT_LLVM_OPTIONS passes options to
    LLVM's own parser once (for example "-time-passes"), EVMJIT_CC names the AOT link driver
    (default cc).
@@ -100,11 +112,13 @@
 /* ---- Budgets (see el_check_budget) ---------------------------------------------------------
    Compile time is linear in the reachable code (one LLVM function per superblock), and
    LLVM's instruction selection dominates: measured on 2 shared cores, about 100 us per
-   byte of reachable code at the default level and about 35 us on the cheap path that
-   inputs over EVMJIT_LLVM_BIG_* take (mem2reg only, CodeGenLevelNone; the runtime upgrades
-   such a program to the full path once it is hot). Real 24 KiB contracts compile in 0.4 to
-   1.2 s that way (onchain-lm-v2 0.4, fiat_token 0.7, univ2_router 0.7, seaport 1.1); peak
-   memory stays under about 100 MiB. Hostile shapes are bounded by counting what costs:
+   byte of reachable code on the full tier and about 10-15 us on the baseline tier that
+   the default level compiles first (weth, 3 KiB: 27 ms; 24 KiB contracts 0.15 to 0.4 s:
+   onchain-lm-v2 0.15, fiat_token 0.22, univ2_router 0.22, seaport 0.38). The full tier,
+   which a hot program is upgraded to in the background, takes up to about 5 s for 24 KiB;
+   at levels 0 and 1 inputs over EVMJIT_LLVM_BIG_* take mem2reg only and CodeGenLevelNone
+   on the full tier's IR (about 35 us per byte). Peak memory stays under about 100 MiB.
+   Hostile shapes are bounded by counting what costs:
    check sections (24 KiB of consecutive JUMPDESTs collapse to one, even as dynamic-jump
    targets; of PUSH/JUMP pairs make 4,915, which took 0.82 s of CPU: the limit of 4,000
    keeps the worst case near 0.7 s and is still twice what the largest real contracts need,
@@ -128,8 +142,7 @@
 #define EVMJIT_LLVM_BIG_SECTIONS 1500
 #endif
 #ifndef EVMJIT_LLVM_BIG_INSTS
-/* reachable instructions, about 6 KiB of code: the full path stays under about 0.8 s; a
-   bigger input's cheap-path program is upgraded once hot */
+/* reachable instructions, about 6 KiB of code: over it, levels 0 and 1 run mem2reg only */
 #define EVMJIT_LLVM_BIG_INSTS 3500
 #endif
 #ifndef EVMJIT_LLVM_BIG_TARGETS
@@ -644,7 +657,8 @@ static evmjit_error el_check_budget(const el_analysis *a, char *err, size_t err_
    unnecessary. Indices may be negative (above the entry top), hence the sentinel. */
 #define EL_NO_ORIGIN INT32_MIN
 typedef struct el_sv {
-    LLVMValueRef v;
+    LLVMValueRef v;    /* the i256 value */
+    LLVMValueRef l[4]; /* the baseline tier's: its 64-bit limbs, least significant first */
     int32_t origin;
 } el_sv;
 
@@ -665,6 +679,9 @@ typedef struct el_cg {
     LLVMValueRef *fns;                     /* per head block: its function */
     LLVMValueRef dispatch;                 /* i32 (frame, len, gas, pc): dynamic jumps */
     bool cheap;                            /* the cheap path: no inline memory growth */
+    bool baseline;                         /* the baseline tier: see el_bl_inst */
+    LLVMValueRef rt[256];                  /* baseline: declarations of evmjit_rt_XX */
+    LLVMTypeRef rt_ty;                     /* void (ptr frame, ptr top) */
     LLVMValueRef grow;                     /* i64 (frame, size, end, gas): see el_grow_fn */
     LLVMTypeRef grow_ty;
     LLVMTypeRef block_ty;                  /* i32 (ptr frame, i64 len, i64 gas, i64 aux) */
@@ -779,6 +796,21 @@ static bool el_vs_reserve(el_cg *g, int n) {
     return true;
 }
 
+/* The baseline tier's words are four i64 limbs (it never makes i256 code): those of word idx
+   at base (an evmjit_word array), and the store of limbs there. */
+static void el_limbs_at(el_cg *g, LLVMValueRef base, int idx, LLVMValueRef l[4]) {
+    for (int k = 0; k < 4; k++) {
+        LLVMValueRef off = el_c64(g, (int64_t)idx * 32 + 8 * k);
+        l[k] = el_tbaa(g, el_load(g, g->i64, LLVMBuildGEP2(g->b, g->i8, base, &off, 1, ""), 8), EL_T_STACK);
+    }
+}
+static void el_store_limbs(el_cg *g, LLVMValueRef base, int idx, LLVMValueRef const l[4]) {
+    for (int k = 0; k < 4; k++) {
+        LLVMValueRef off = el_c64(g, (int64_t)idx * 32 + 8 * k);
+        el_store_t(g, l[k], LLVMBuildGEP2(g->b, g->i8, base, &off, 1, ""), 8, EL_T_STACK);
+    }
+}
+
 /* Make sure the top n items are on the virtual stack, loading the missing ones from the
    in-memory stack. The section check before the instruction guarantees they exist. */
 static void el_ensure(el_cg *g, int n) {
@@ -789,9 +821,10 @@ static void el_ensure(el_cg *g, int n) {
     for (int k = 0; k < missing; k++) {
         /* vs[missing-1-k] is the k-th item below what is already there */
         int idx = g->popped + k;
-        LLVMValueRef v = el_tbaa(g, el_load(g, g->i256, el_word_at(g, g->entry_top, idx), 8), EL_T_STACK);
-        g->vs[missing - 1 - k].v = v;
-        g->vs[missing - 1 - k].origin = idx;
+        el_sv *sv = &g->vs[missing - 1 - k];
+        if (g->baseline) el_limbs_at(g, g->entry_top, idx, sv->l);
+        else sv->v = el_tbaa(g, el_load(g, g->i256, el_word_at(g, g->entry_top, idx), 8), EL_T_STACK);
+        sv->origin = idx;
     }
     g->popped += missing;
     g->vs_count = n;
@@ -807,14 +840,37 @@ static void el_push(el_cg *g, LLVMValueRef v) {
     g->vs[g->vs_count].origin = EL_NO_ORIGIN;
     g->vs_count++;
 }
+/* The baseline tier's pop and push: limbs. */
+static el_sv el_pop_limbs(el_cg *g) {
+    el_ensure(g, 1);
+    if (g->failed) {
+        el_sv z;
+        memset(&z, 0, sizeof z);
+        for (int k = 0; k < 4; k++) z.l[k] = LLVMGetUndef(g->i64);
+        return z;
+    }
+    return g->vs[--g->vs_count];
+}
+static void el_push_limbs(el_cg *g, LLVMValueRef const l[4]) {
+    if (!el_vs_reserve(g, g->vs_count + 1)) return;
+    el_sv *sv = &g->vs[g->vs_count++];
+    memcpy(sv->l, l, sizeof sv->l);
+    sv->v = NULL;
+    sv->origin = EL_NO_ORIGIN;
+}
 
-/* Write the virtual stack back to memory and set the stack length: a block's exit. */
-static void el_flush(el_cg *g) {
+/* Write the virtual stack back to memory. */
+static void el_write_back(el_cg *g) {
     for (int j = 0; j < g->vs_count; j++) {
         int pos = g->popped - j - 1; /* index below the entry top */
         if (g->vs[j].origin == pos) continue;
-        el_store_t(g, g->vs[j].v, el_word_at(g, g->entry_top, pos), 8, EL_T_STACK);
+        if (g->baseline) el_store_limbs(g, g->entry_top, pos, g->vs[j].l);
+        else el_store_t(g, g->vs[j].v, el_word_at(g, g->entry_top, pos), 8, EL_T_STACK);
     }
+}
+/* ... and set the stack length: a block's exit. */
+static void el_flush(el_cg *g) {
+    el_write_back(g);
     LLVMValueRef len = LLVMBuildAdd(g->b, g->base, el_c64(g, g->vs_count - g->popped), "");
     LLVMBuildStore(g->b, len, g->len_var);
 }
@@ -843,13 +899,11 @@ static void el_exit_success(el_cg *g) {
 
 /* ---- builtins ---- */
 
-/* Calls builtin `id` with the n operands in ops[] (args[0] = ops[0] = the top). `sync`: the
-   builtin reads or writes gas, so the counter goes to the frame before and comes back after.
-   A non-SUCCESS status leaves the function with that status. Returns the result word
-   (args[n-1], or args[0] for n == 0) when `out`. */
-static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, const LLVMValueRef *ops,
-                               bool out, bool sync) {
-    for (int k = 0; k < n; k++) el_store(g, ops[k], el_word_at(g, g->args, k), 8);
+/* Calls builtin `id` on the operands at `args` (args[0] the top: g->args, or the in-memory
+   stack itself in the baseline tier). `sync`: the builtin reads or writes gas, so the
+   counter goes to the frame before and comes back after. A non-SUCCESS status leaves the
+   function with that status. */
+static void el_builtin_call(el_cg *g, evmjit_builtin_id id, int imm, LLVMValueRef args, bool sync) {
     LLVMValueRef gas_ptr = NULL;
     int64_t ahead = sync ? g->gas_ahead : 0; /* the builtin sees the interpreter's exact gas */
     if (sync) {
@@ -862,7 +916,7 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
                               el_field(g, g->builtins,
                                        offsetof(evmjit_builtins, fn) + (size_t)id * sizeof(evmjit_builtin_fn)),
                               8);
-    LLVMValueRef argv[3] = {g->frame, g->args, el_c32(g, imm)};
+    LLVMValueRef argv[3] = {g->frame, args, el_c32(g, imm)};
     LLVMValueRef st = LLVMBuildCall2(g->b, g->builtin_ty, fp, argv, 3, "");
     LLVMValueRef after = NULL;
     if (sync) {
@@ -870,8 +924,7 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
         if (ahead) after = LLVMBuildSub(g->b, after, el_c64(g, ahead), "");
         LLVMBuildStore(g->b, after, g->gas_var);
     }
-    if (id >= EVMJIT_BUILTIN_DIV && id <= EVMJIT_BUILTIN_MULMOD) /* always SUCCESS */
-        return out ? el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8) : NULL;
+    if (id >= EVMJIT_BUILTIN_DIV && id <= EVMJIT_BUILTIN_MULMOD) return; /* always SUCCESS */
     /* a failing builtin ends the frame with its status (its own small block: one shared
        block with a phi over thousands of call sites makes LLVM's CFG passes quadratic) */
     LLVMBasicBlockRef cont = el_new_bb(g), fail = el_new_bb(g);
@@ -884,6 +937,14 @@ static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, c
         el_br_likely(g, LLVMBuildICmp(g->b, LLVMIntSGE, after, el_c64(g, 0), ""), ok, el_oog(g));
         LLVMPositionBuilderAtEnd(g->b, ok);
     }
+}
+
+/* el_builtin_call with the n operands in ops[] (ops[0] the top) copied to g->args; returns
+   the result word (args[n-1], or args[0] for n == 0) when `out`. */
+static LLVMValueRef el_builtin(el_cg *g, evmjit_builtin_id id, int imm, int n, const LLVMValueRef *ops,
+                               bool out, bool sync) {
+    for (int k = 0; k < n; k++) el_store(g, ops[k], el_word_at(g, g->args, k), 8);
+    el_builtin_call(g, id, imm, g->args, sync);
     if (!out) return NULL;
     return el_load(g, g->i256, el_word_at(g, g->args, n > 0 ? n - 1 : 0), 8);
 }
@@ -1424,9 +1485,40 @@ static LLVMBasicBlockRef el_goto_block(el_cg *g, int32_t target) {
     return bb;
 }
 
+/* Builders that fold what LLVM's IR builder leaves (x | 0, x & ~0, x + 0, x < x, ...): the
+   limbs of constants are constants, and the baseline tier runs no pass that would fold them. */
+static bool el_is_int(LLVMValueRef v, int64_t c) {
+    return LLVMIsAConstantInt(v) && LLVMConstIntGetSExtValue(v) == c;
+}
+static LLVMValueRef el_or(el_cg *g, LLVMValueRef x, LLVMValueRef y) {
+    return el_is_int(x, 0) ? y : el_is_int(y, 0) ? x : LLVMBuildOr(g->b, x, y, "");
+}
+static LLVMValueRef el_and(el_cg *g, LLVMValueRef x, LLVMValueRef y) {
+    if (el_is_int(x, 0) || el_is_int(y, -1)) return x;
+    if (el_is_int(y, 0) || el_is_int(x, -1)) return y;
+    return LLVMBuildAnd(g->b, x, y, "");
+}
+static LLVMValueRef el_xor(el_cg *g, LLVMValueRef x, LLVMValueRef y) {
+    return el_is_int(x, 0) ? y : el_is_int(y, 0) ? x : LLVMBuildXor(g->b, x, y, "");
+}
+static LLVMValueRef el_ult(el_cg *g, LLVMValueRef x, LLVMValueRef y) {
+    if (x == y || el_is_int(y, 0)) return LLVMConstInt(g->i1, 0, 0);
+    return LLVMBuildICmp(g->b, LLVMIntULT, x, y, "");
+}
+static LLVMValueRef el_z64(el_cg *g, LLVMValueRef bit) { return LLVMBuildZExt(g->b, bit, g->i64, ""); }
 static void el_jump(el_cg *g, const el_block *blk, bool conditional) {
-    LLVMValueRef dest = el_pop(g);
-    LLVMValueRef cond = conditional ? el_pop(g) : NULL;
+    LLVMValueRef dest = NULL, cond = NULL, dlimb[4] = {NULL, NULL, NULL, NULL};
+    if (g->baseline) { /* the destination's limbs and whether the condition is non-zero */
+        el_sv d = el_pop_limbs(g);
+        memcpy(dlimb, d.l, sizeof dlimb);
+        if (conditional) {
+            el_sv c = el_pop_limbs(g);
+            cond = el_or(g, el_or(g, c.l[0], c.l[1]), el_or(g, c.l[2], c.l[3]));
+        }
+    } else {
+        dest = el_pop(g);
+        cond = conditional ? el_pop(g) : NULL;
+    }
     if (g->failed) return;
     el_flush(g);
     LLVMBasicBlockRef target;
@@ -1443,16 +1535,25 @@ static void el_jump(el_cg *g, const el_block *blk, bool conditional) {
         LLVMBasicBlockRef saved = LLVMGetInsertBlock(g->b), in = el_new_bb(g);
         target = el_new_bb(g);
         LLVMPositionBuilderAtEnd(g->b, target);
-        el_br_likely(g, LLVMBuildICmp(g->b, LLVMIntULT, dest, el_cw(g, g->a->code_size), ""), in,
-                     el_ret_block(g, &g->badjump_bb, EVMJIT_BAD_JUMP_DESTINATION));
+        LLVMValueRef inside, pc;
+        if (g->baseline) {
+            LLVMValueRef high = el_or(g, el_or(g, dlimb[1], dlimb[2]), dlimb[3]);
+            inside = LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, high, el_c64(g, 0), ""),
+                                  LLVMBuildICmp(g->b, LLVMIntULT, dlimb[0], el_c64(g, (int64_t)g->a->code_size), ""), "");
+            pc = dlimb[0];
+        } else {
+            inside = LLVMBuildICmp(g->b, LLVMIntULT, dest, el_cw(g, g->a->code_size), "");
+            pc = NULL;
+        }
+        el_br_likely(g, inside, in, el_ret_block(g, &g->badjump_bb, EVMJIT_BAD_JUMP_DESTINATION));
         LLVMPositionBuilderAtEnd(g->b, in);
-        el_tail_call(g, g->dispatch, LLVMBuildTrunc(g->b, dest, g->i64, ""));
+        el_tail_call(g, g->dispatch, pc ? pc : LLVMBuildTrunc(g->b, dest, g->i64, ""));
         LLVMPositionBuilderAtEnd(g->b, saved);
     }
     if (!conditional) {
         LLVMBuildBr(g->b, target);
     } else {
-        LLVMValueRef taken = LLVMBuildICmp(g->b, LLVMIntNE, cond, el_cw(g, 0), "");
+        LLVMValueRef taken = LLVMBuildICmp(g->b, LLVMIntNE, cond, g->baseline ? el_c64(g, 0) : el_cw(g, 0), "");
         LLVMBuildCondBr(g->b, taken, target, el_goto_block(g, blk->fall));
     }
     g->terminated = true;
@@ -1576,6 +1677,213 @@ static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
     }
 }
 
+/* ---- the baseline tier ----
+   A first tier whose code LLVM compiles about ten times faster: no i256 value appears in
+   its IR, so the fast instruction selector takes almost all of it (i256 code goes through
+   the much slower SelectionDAG). The virtual stack holds each word as four i64 limbs
+   (el_sv.l; el_ensure loads them, el_flush stores them), so PUSH/DUP/SWAP/POP cost nothing
+   and constants stay constants. Each instruction:
+     - ADD SUB LT GT SLT SGT EQ ISZERO AND OR XOR NOT, and SHL/SHR by a constant: inline on
+       the limbs (el_bl_inline);
+     - other word operations and the message reads: its operands go to g->args and it calls
+       evmjit_rt_XX(frame, args), the full tier's code for that one instruction, which
+       el_rt_gen builds and the LLJIT holds once per process: both tiers share one
+       implementation of every operation;
+     - the rest: the builtin, as in the full tier (without the inline memory fast paths).
+   Sections, gas, stack checks and jumps are the full tier's; the dispatch of dynamic jumps
+   is a table (el_dispatch_table). The program is provisional: the runtime recompiles a
+   hot one on the full tier. */
+
+/* The operations that are a runtime function in the baseline tier: they cannot fail and
+   touch neither gas nor the host. */
+static bool el_rt_op(uint8_t op) {
+    return (op >= 0x01 && op <= 0x08) || op == 0x0b || (op >= 0x10 && op <= 0x1e) || op == 0x30 || op == 0x33 ||
+           op == 0x34 || op == 0x35;
+}
+
+static void el_push64(el_cg *g, LLVMValueRef v) { /* the baseline tier's: high limbs zero */
+    LLVMValueRef l[4] = {v, el_c64(g, 0), el_c64(g, 0), el_c64(g, 0)};
+    el_push_limbs(g, l);
+}
+
+/* Word operations the baseline tier does inline on limbs (the commonest, and the ones whose
+   limb code is short); false: not one of them. */
+/* x < y (signed: the high limbs compared signed), from the high limb down. */
+static LLVMValueRef el_limbs_less(el_cg *g, const LLVMValueRef x[4], const LLVMValueRef y[4], bool is_signed) {
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef lt = el_ult(g, x[0], y[0]);
+    for (int k = 1; k < 4; k++) {
+        LLVMValueRef below = k == 3 && is_signed ? LLVMBuildICmp(B, LLVMIntSLT, x[k], y[k], "") : el_ult(g, x[k], y[k]);
+        LLVMValueRef same = x[k] == y[k] ? LLVMConstInt(g->i1, 1, 0) : LLVMBuildICmp(B, LLVMIntEQ, x[k], y[k], "");
+        lt = el_or(g, below, el_and(g, same, lt));
+    }
+    return lt;
+}
+static bool el_bl_inline(el_cg *g, uint8_t op) {
+    LLVMBuilderRef B = g->b;
+    LLVMValueRef r[4] = {NULL, NULL, NULL, NULL}, zero = el_c64(g, 0);
+    switch (op) {
+    case 0x01: case 0x03: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x16: case 0x17:
+    case 0x18: case 0x1b: case 0x1c: break;
+    case 0x15: case 0x19: {
+        el_sv a = el_pop_limbs(g);
+        if (op == 0x19) {
+            for (int k = 0; k < 4; k++) r[k] = LLVMBuildNot(B, a.l[k], "");
+        } else {
+            LLVMValueRef any = el_or(g, el_or(g, a.l[0], a.l[1]), el_or(g, a.l[2], a.l[3]));
+            r[0] = el_z64(g, LLVMBuildICmp(B, LLVMIntEQ, any, zero, ""));
+            r[1] = r[2] = r[3] = zero;
+        }
+        el_push_limbs(g, r);
+        return true;
+    }
+    default: return false;
+    }
+    el_ensure(g, 2);
+    if (g->failed) return true;
+    const LLVMValueRef *a = g->vs[g->vs_count - 1].l, *b = g->vs[g->vs_count - 2].l;
+    if (op == 0x1b || op == 0x1c) { /* SHL/SHR by a constant amount only */
+        for (int k = 0; k < 4; k++)
+            if (!LLVMIsAConstantInt(a[k])) return false;
+        uint64_t s = LLVMConstIntGetZExtValue(a[0]);
+        if (LLVMConstIntGetZExtValue(a[1]) | LLVMConstIntGetZExtValue(a[2]) | LLVMConstIntGetZExtValue(a[3])) s = 256;
+        int q = s >= 256 ? 4 : (int)(s / 64), bits = (int)(s % 64);
+        for (int k = 0; k < 4; k++) {
+            int lo = op == 0x1c ? k + q : k - q;         /* the limb that lands on k */
+            int hi = op == 0x1c ? k + q + 1 : k - q - 1; /* its neighbour that fills the rest */
+            LLVMValueRef v = lo >= 0 && lo < 4 ? b[lo] : zero, w = hi >= 0 && hi < 4 ? b[hi] : zero;
+            if (!bits) {
+                r[k] = v;
+            } else if (op == 0x1c) {
+                r[k] = LLVMBuildOr(B, LLVMBuildLShr(B, v, el_c64(g, bits), ""), LLVMBuildShl(B, w, el_c64(g, 64 - bits), ""), "");
+            } else {
+                r[k] = LLVMBuildOr(B, LLVMBuildShl(B, v, el_c64(g, bits), ""), LLVMBuildLShr(B, w, el_c64(g, 64 - bits), ""), "");
+            }
+        }
+    } else if (op == 0x01 || op == 0x03) { /* ADD/SUB with the carry (borrow) chain */
+        LLVMValueRef carry = LLVMConstInt(g->i1, 0, 0);
+        for (int k = 0; k < 4; k++) {
+            LLVMValueRef t = el_is_int(b[k], 0) ? a[k]
+                             : op == 0x01 ? LLVMBuildAdd(B, a[k], b[k], "") : LLVMBuildSub(B, a[k], b[k], "");
+            if (op == 0x01 && el_is_int(a[k], 0)) t = b[k];
+            LLVMValueRef c64 = el_z64(g, carry);
+            r[k] = el_is_int(c64, 0) ? t : op == 0x01 ? LLVMBuildAdd(B, t, c64, "") : LLVMBuildSub(B, t, c64, "");
+            if (k < 3) /* carry: a + b wrapped, or adding the carry did; borrow: a < b, or a - b < borrow */
+                carry = op == 0x01 ? el_or(g, el_ult(g, t, a[k]), el_ult(g, r[k], t))
+                                   : el_or(g, el_ult(g, a[k], b[k]), el_ult(g, t, c64));
+        }
+    } else if (op >= 0x16) { /* AND/OR/XOR */
+        for (int k = 0; k < 4; k++)
+            r[k] = op == 0x16 ? el_and(g, a[k], b[k]) : op == 0x17 ? el_or(g, a[k], b[k]) : el_xor(g, a[k], b[k]);
+    } else { /* comparisons: LT GT SLT SGT EQ */
+        LLVMValueRef bit;
+        if (op == 0x14) {
+            LLVMValueRef d = el_or(g, el_or(g, el_xor(g, a[0], b[0]), el_xor(g, a[1], b[1])),
+                                   el_or(g, el_xor(g, a[2], b[2]), el_xor(g, a[3], b[3])));
+            bit = LLVMBuildICmp(B, LLVMIntEQ, d, zero, "");
+        } else {
+            bool gt = op == 0x11 || op == 0x13;
+            bit = el_limbs_less(g, gt ? b : a, gt ? a : b, op >= 0x12);
+        }
+        r[0] = el_z64(g, bit);
+        r[1] = r[2] = r[3] = zero;
+    }
+    g->vs_count -= 2;
+    el_push_limbs(g, r);
+    return true;
+}
+
+static void el_bl_inst(el_cg *g, const el_block *blk, const el_inst *in) {
+    uint8_t op = in->op;
+    if ((op >= 0x60 && op <= 0x7f) || op == 0x5f || op == 0x58 || op == 0x38) { /* constants */
+        evmjit_word w = {{0, 0, 0, 0}};
+        if (op >= 0x60) w = g->a->imms[in->imm];
+        else if (op == 0x58) w.w[0] = in->pc;
+        else if (op == 0x38) w.w[0] = g->a->code_size;
+        LLVMValueRef l[4];
+        for (int k = 0; k < 4; k++) l[k] = el_c64(g, (int64_t)w.w[k]);
+        el_push_limbs(g, l);
+        return;
+    }
+    if ((op >= 0x80 && op <= 0x9f) || op == 0x50) { /* DUP, SWAP, POP: the virtual stack's */
+        el_inst_gen(g, blk, in);
+        return;
+    }
+    if (el_bl_inline(g, op)) return;
+    evmjit_builtin_id id = EVMJIT_BUILTIN_COUNT; /* none: a runtime function */
+    bool sync = true;
+    switch (op) {
+    case 0x00: case 0x56: case 0x57: case 0x5b: case 0xfe: el_inst_gen(g, blk, in); return; /* no word */
+    case 0x36:
+        el_push64(g, el_tbaa(g, el_load(g, g->i64, el_field(g, g->msg, offsetof(evmjit_message, input_size)), 8), EL_T_MSG));
+        return;
+    case 0x3d: el_push64(g, el_frame_load(g, g->i64, offsetof(evmjit_frame, return_data_size))); return;
+    case 0x59: el_push64(g, el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size))); return;
+    case 0x5a: el_push64(g, LLVMBuildLoad2(g->b, g->i64, g->gas_var, "")); return;
+    case 0x09: id = EVMJIT_BUILTIN_MULMOD; sync = false; break;
+    case 0x0a: id = EVMJIT_BUILTIN_EXP; break;
+    case 0x20: id = EVMJIT_BUILTIN_KECCAK256; break;
+    case 0x31: id = EVMJIT_BUILTIN_BALANCE; break;
+    case 0x37: id = EVMJIT_BUILTIN_CALLDATACOPY; break;
+    case 0x39: id = EVMJIT_BUILTIN_CODECOPY; break;
+    case 0x3b: id = EVMJIT_BUILTIN_EXTCODESIZE; break;
+    case 0x3c: id = EVMJIT_BUILTIN_EXTCODECOPY; break;
+    case 0x3e: id = EVMJIT_BUILTIN_RETURNDATACOPY; break;
+    case 0x3f: id = EVMJIT_BUILTIN_EXTCODEHASH; break;
+    case 0x40: id = EVMJIT_BUILTIN_BLOCKHASH; break;
+    case 0x32: case 0x3a: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x48: case 0x49:
+    case 0x4a:
+        id = EVMJIT_BUILTIN_TX_GETTER;
+        break;
+    case 0x47: id = EVMJIT_BUILTIN_SELFBALANCE; break;
+    case 0x51: id = EVMJIT_BUILTIN_MLOAD; break;
+    case 0x52: id = EVMJIT_BUILTIN_MSTORE; break;
+    case 0x53: id = EVMJIT_BUILTIN_MSTORE8; break;
+    case 0x54: id = EVMJIT_BUILTIN_SLOAD; break;
+    case 0x55: id = EVMJIT_BUILTIN_SSTORE; break;
+    case 0x5c: id = EVMJIT_BUILTIN_TLOAD; break;
+    case 0x5d: id = EVMJIT_BUILTIN_TSTORE; break;
+    case 0x5e: id = EVMJIT_BUILTIN_MCOPY; break;
+    case 0xa0: case 0xa1: case 0xa2: case 0xa3: case 0xa4: id = EVMJIT_BUILTIN_LOG; break;
+    case 0xf0: case 0xf5: id = EVMJIT_BUILTIN_CREATE; break;
+    case 0xf1: case 0xf2: case 0xf4: case 0xfa: id = EVMJIT_BUILTIN_CALL; break;
+    case 0xf3: case 0xfd: id = EVMJIT_BUILTIN_RETURN; break;
+    case 0xff: id = EVMJIT_BUILTIN_SELFDESTRUCT; break;
+    default:
+        if (!el_rt_op(op)) {
+            g->failed = true;
+            el_err(g->err, g->err_size, "internal: no baseline code for opcode 0x%02x", op);
+            return;
+        }
+    }
+    /* the operands go to g->args (args[0] the top), the result comes back from
+       args[inputs - 1] (args[0] without inputs) */
+    int n = in->inputs;
+    el_ensure(g, n);
+    for (int k = 0; k < n && !g->failed; k++) el_store_limbs(g, g->args, k, el_pop_limbs(g).l);
+    if (g->failed) return;
+    if (id == EVMJIT_BUILTIN_COUNT) {
+        if (!g->rt[op]) {
+            char name[16];
+            snprintf(name, sizeof name, "evmjit_rt_%02x", op);
+            g->rt[op] = LLVMAddFunction(g->mod, name, g->rt_ty);
+        }
+        LLVMValueRef args[2] = {g->frame, g->args};
+        LLVMBuildCall2(g->b, g->rt_ty, g->rt[op], args, 2, "");
+    } else {
+        el_builtin_call(g, id, op >= 0xa0 && op <= 0xa4 ? op - 0xa0 : op, g->args, sync);
+    }
+    if (n + in->growth == 1) { /* it yields a word */
+        LLVMValueRef l[4];
+        el_limbs_at(g, g->args, n ? n - 1 : 0, l);
+        el_push_limbs(g, l);
+    }
+    if (op == 0xf3 || op == 0xfd || op == 0xff) {
+        LLVMBuildRet(g->b, el_c32(g, op == 0xfd ? EVMJIT_REVERT : EVMJIT_SUCCESS));
+        g->terminated = true;
+    }
+}
+
 static void el_block_gen(el_cg *g, const el_block *blk) {
     const el_inst *insts = g->a->insts;
     LLVMPositionBuilderAtEnd(g->b, blk->bb);
@@ -1619,7 +1927,8 @@ static void el_block_gen(el_cg *g, const el_block *blk) {
         for (uint32_t k = i; k < e; k++) g->gas_ahead += insts[k].gas;
         for (; i < e && !g->failed; i++) {
             g->gas_ahead -= insts[i].gas; /* static gas charged early for the rest of the section */
-            el_inst_gen(g, blk, &insts[i]);
+            if (g->baseline) el_bl_inst(g, blk, &insts[i]);
+            else el_inst_gen(g, blk, &insts[i]);
         }
         if (g->terminated) return;
     }
@@ -1634,8 +1943,53 @@ static LLVMValueRef el_intrinsic(el_cg *g, const char *name, LLVMTypeRef *tys, u
     return LLVMGetIntrinsicDeclaration(g->mod, id, tys, n);
 }
 
-/* Builds the module's one function `symbol`. */
-static evmjit_error el_gen(el_cg *g, const char *symbol) {
+/* The baseline tier's dispatch (the full tier's is a switch, which LLVM's optimising code
+   generator turns into a jump table, but its O0 one into a chain of compares): a constant
+   table of 16-bit slots, one per code byte (0: not a JUMPDEST function), and one of the
+   functions; a pc that is no case continues at `other` (the JUMPDEST runs, then a bad jump).
+   The caller guarantees pc < code size. */
+static void el_dispatch_table(el_cg *g, LLVMValueRef pc, LLVMBasicBlockRef other) {
+    const el_analysis *a = g->a;
+    uint16_t *slot = (uint16_t *)calloc(a->code_size ? a->code_size : 1, sizeof *slot);
+    LLVMValueRef *fns = (LLVMValueRef *)calloc(a->reach_jumpdests + 1, sizeof *fns);
+    if (!slot || !fns) {
+        free(slot);
+        free(fns);
+        g->failed = true;
+        el_err(g->err, g->err_size, "out of memory in code generation");
+        return;
+    }
+    unsigned n = 0;
+    for (uint32_t bi = 0; bi < a->n_blocks && n < a->reach_jumpdests && n < 65535; bi++)
+        if (a->blocks[bi].jumpdest && a->blocks[bi].reachable && g->fns[bi]) {
+            fns[n++] = g->fns[bi];
+            slot[a->insts[a->blocks[bi].first].pc] = (uint16_t)n;
+        }
+    LLVMValueRef slots = LLVMAddGlobal(g->mod, LLVMArrayType2(g->i8, 2 * a->code_size), "dispatch_slots");
+    LLVMSetInitializer(slots, LLVMConstStringInContext(g->ctx, (const char *)slot, (unsigned)(2 * a->code_size), 1));
+    LLVMValueRef table = LLVMAddGlobal(g->mod, LLVMArrayType2(g->ptr, n), "dispatch_fns");
+    LLVMSetInitializer(table, LLVMConstArray2(g->ptr, fns, n));
+    LLVMValueRef globals[2] = {slots, table};
+    for (int k = 0; k < 2; k++) {
+        LLVMSetGlobalConstant(globals[k], 1);
+        LLVMSetLinkage(globals[k], LLVMPrivateLinkage);
+        LLVMSetAlignment(globals[k], 8);
+    }
+    free(slot);
+    free(fns);
+    LLVMValueRef sp = LLVMBuildGEP2(g->b, LLVMInt16TypeInContext(g->ctx), slots, &pc, 1, "");
+    LLVMValueRef k = LLVMBuildZExt(g->b, el_load(g, LLVMInt16TypeInContext(g->ctx), sp, 2), g->i64, "");
+    LLVMBasicBlockRef call = el_new_bb(g);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, k, el_c64(g, 0), ""), call, other);
+    LLVMPositionBuilderAtEnd(g->b, call);
+    LLVMValueRef idx = LLVMBuildSub(g->b, k, el_c64(g, 1), "");
+    LLVMValueRef fn = el_load(g, g->ptr, LLVMBuildGEP2(g->b, g->ptr, table, &idx, 1, ""), 8);
+    LLVMValueRef args[4] = {g->frame, LLVMGetParam(g->fn, 1), LLVMGetParam(g->fn, 2), el_c64(g, 0)};
+    el_ret_tail_call(g, fn, args);
+}
+
+/* Types, intrinsics and metadata every module uses. */
+static void el_cg_init(el_cg *g) {
     LLVMContextRef C = g->ctx;
     g->i1 = LLVMInt1TypeInContext(C);
     g->i8 = LLVMInt8TypeInContext(C);
@@ -1647,10 +2001,8 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
     g->fn_ty = LLVMFunctionType(g->i32, &g->ptr, 1, 0);
     LLVMTypeRef bparams[3] = {g->ptr, g->ptr, g->i32};
     g->builtin_ty = LLVMFunctionType(g->i32, bparams, 3, 0);
-    g->fn = LLVMAddFunction(g->mod, symbol, g->fn_ty);
-    LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
-    g->frame = LLVMGetParam(g->fn, 0);
+    LLVMTypeRef rparams[2] = {g->ptr, g->ptr};
+    g->rt_ty = LLVMFunctionType(LLVMVoidTypeInContext(C), rparams, 2, 0);
     g->bswap256 = el_intrinsic(g, "llvm.bswap", &g->i256, 1, &g->bswap256_ty);
     g->bswap160 = el_intrinsic(g, "llvm.bswap", &g->i160, 1, &g->bswap160_ty);
     g->ctlz256 = el_intrinsic(g, "llvm.ctlz", &g->i256, 1, &g->ctlz256_ty);
@@ -1664,6 +2016,16 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
                             LLVMValueAsMetadata(LLVMConstInt(g->i32, 2000, 0)),
                             LLVMValueAsMetadata(LLVMConstInt(g->i32, 1, 0))};
     g->weights_likely = LLVMMetadataAsValue(C, LLVMMDNodeInContext2(C, w, 3));
+}
+
+/* Builds the module's one function `symbol`. */
+static evmjit_error el_gen(el_cg *g, const char *symbol) {
+    LLVMContextRef C = g->ctx;
+    el_cg_init(g);
+    g->fn = LLVMAddFunction(g->mod, symbol, g->fn_ty);
+    LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+    g->frame = LLVMGetParam(g->fn, 0);
 
     /* the cold classifier of failed section checks (its body comes last) */
     LLVMTypeRef cparams[3] = {g->i64, g->i64, g->i32};
@@ -1753,6 +2115,9 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
             check = next;
         }
         LLVMPositionBuilderAtEnd(g->b, sw_bb);
+        if (g->baseline) { /* O0 code generation lowers a switch to a chain of compares */
+            el_dispatch_table(g, pc, runs_bb);
+        } else {
         LLVMValueRef sw = LLVMBuildSwitch(g->b, LLVMBuildTrunc(g->b, pc, g->i32, ""), runs_bb, a->reach_jumpdests);
         for (uint32_t bi = 0; bi < a->n_blocks; bi++)
             if (blocks[bi].jumpdest && blocks[bi].reachable && g->fns[bi]) {
@@ -1763,6 +2128,7 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
                 el_ret_tail_call(g, g->fns[bi], args);
                 LLVMPositionBuilderAtEnd(g->b, sw_bb);
             }
+        }
     }
 
     /* the superblock functions */
@@ -1814,6 +2180,61 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
     return g->failed ? EVMJIT_ERR_COMPILE_FAILED : EVMJIT_OK;
 }
 
+/* The pass pipelines by level (see el_compile_object). One instcombine run, not iterated to a
+   fixpoint (LLVM 18+ aborts when asked to verify). */
+#if LLVM_VERSION_MAJOR >= 18
+#define EL_IC "instcombine<no-verify-fixpoint>"
+#else
+#define EL_IC "instcombine"
+#endif
+static const char *const el_pipelines[4] = {
+    "function(mem2reg)",
+    "function(sroa,early-cse," EL_IC ",simplifycfg)",
+    "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
+    "simplifycfg," EL_IC ")",
+    /* not default<O2>: its inliner would merge the superblock functions back */
+    "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
+    "simplifycfg," EL_IC ")"};
+
+/* The baseline tier's runtime (see el_bl_inst): `void evmjit_rt_XX(ptr frame, ptr top)` for
+   every el_rt_op XX, each el_inst_gen's code for that one instruction on a virtual stack over
+   `top` (its operands from top[0], its result to top[inputs - 1]). */
+static evmjit_error el_rt_gen(el_cg *g) {
+    el_cg_init(g);
+    LLVMAttributeRef nounwind = LLVMCreateEnumAttribute(g->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0);
+    for (int op = 0; op < 256 && !g->failed; op++) {
+        if (!el_rt_op((uint8_t)op)) continue;
+        char name[16];
+        snprintf(name, sizeof name, "evmjit_rt_%02x", op);
+        g->fn = LLVMAddFunction(g->mod, name, g->rt_ty);
+        LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex, nounwind);
+        g->frame = LLVMGetParam(g->fn, 0);
+        LLVMPositionBuilderAtEnd(g->b, el_new_bb(g));
+        /* the builtins' convention: the result at top[inputs - 1], or top[0] without inputs */
+        g->entry_top = LLVMGetParam(g->fn, 1);
+        if (op == 0x30 || op == 0x33 || op == 0x34) g->entry_top = el_word_at(g, g->entry_top, 1);
+        g->args = LLVMBuildArrayAlloca(g->b, g->i256, el_c64(g, 8), "args");
+        LLVMSetAlignment(g->args, 8);
+        g->cbuf = LLVMBuildAlloca(g->b, LLVMArrayType2(g->i8, 32), "cbuf");
+        LLVMSetAlignment(g->cbuf, 8);
+        g->msg = el_frame_load(g, g->ptr, offsetof(evmjit_frame, msg));
+        g->builtins = el_frame_load(g, g->ptr, offsetof(evmjit_frame, builtins));
+        g->oog_bb = g->badjump_bb = g->cold_bb = NULL;
+        g->vs_count = g->popped = 0;
+        g->gas_ahead = 0;
+        el_inst in;
+        memset(&in, 0, sizeof in);
+        in.op = (uint8_t)op;
+        in.defined = 1;
+        el_inst_gen(g, NULL, &in);
+        el_write_back(g);
+        LLVMBuildRetVoid(g->b);
+    }
+    free(g->vs);
+    g->vs = NULL;
+    return g->failed ? EVMJIT_ERR_COMPILE_FAILED : EVMJIT_OK;
+}
+
 /* ============================================================================================
    3. The compiler object (one per worker) and the shared JIT
    ========================================================================================== */
@@ -1857,8 +2278,59 @@ static void el_global_init(void) {
     }
 }
 
-/* Takes a reference to the process-wide LLJIT, creating it on first use. */
-static bool el_jit_acquire(char *err, size_t n) {
+/* Compiles the baseline tier's runtime (el_rt_gen) into an object for c's target, on the
+   full path (once per process, a few tens of milliseconds). */
+static bool el_rt_object(const el_compiler *c, LLVMMemoryBufferRef *obj, char *err, size_t n) {
+    *obj = NULL;
+    LLVMTargetRef target;
+    char *msg = NULL;
+    if (LLVMGetTargetFromTriple(c->triple, &target, &msg)) {
+        el_err(err, n, "no LLVM target for %s: %s", c->triple, msg ? msg : "?");
+        LLVMDisposeMessage(msg);
+        return false;
+    }
+    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, c->triple, c->cpu, c->features, LLVMCodeGenLevelDefault,
+                                                      LLVMRelocPIC, LLVMCodeModelSmall);
+    if (!tm) {
+        el_err(err, n, "cannot create a target machine for %s/%s", c->triple, c->cpu);
+        return false;
+    }
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("evmjit_rt", ctx);
+    LLVMSetTarget(mod, c->triple);
+    LLVMSetDataLayout(mod, c->layout);
+    el_cg g;
+    memset(&g, 0, sizeof g);
+    g.ctx = ctx;
+    g.mod = mod;
+    g.b = LLVMCreateBuilderInContext(ctx);
+    g.err = err;
+    g.err_size = n;
+    bool ok = el_rt_gen(&g) == EVMJIT_OK;
+    LLVMDisposeBuilder(g.b);
+    if (ok) {
+        LLVMErrorRef e = LLVMRunPasses(mod, el_pipelines[2], tm, c->pbo);
+        if (e) {
+            el_take_error(e, "optimisation of the baseline runtime", err, n);
+            ok = false;
+        }
+    }
+    if (ok && LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &msg, obj)) {
+        el_err(err, n, "code generation of the baseline runtime: %s", msg ? msg : "?");
+        *obj = NULL;
+        ok = false;
+    }
+    LLVMDisposeMessage(msg);
+    LLVMDisposeModule(mod);
+    LLVMContextDispose(ctx);
+    LLVMDisposeTargetMachine(tm);
+    return ok;
+}
+
+/* Takes a reference to the process-wide LLJIT, creating it on first use with the baseline
+   runtime (el_rt_object, for c's target) in its main JITDylib, where every baseline
+   program's calls to evmjit_rt_XX resolve. */
+static bool el_jit_acquire(const el_compiler *c, char *err, size_t n) {
     bool ok = true;
     mtx_lock(&el_lock);
     if (!el_jit) {
@@ -1879,6 +2351,21 @@ static bool el_jit_acquire(char *err, size_t n) {
                 ok = false;
             } else {
                 LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(el_jit), gen);
+                LLVMMemoryBufferRef rt = NULL;
+                ok = el_rt_object(c, &rt, err, n);
+                if (ok) {
+                    e = LLVMOrcLLJITAddObjectFile(el_jit, LLVMOrcLLJITGetMainJITDylib(el_jit), rt); /* takes rt */
+                    LLVMOrcExecutorAddress addr = 0;
+                    if (!e) e = LLVMOrcLLJITLookup(el_jit, &addr, "evmjit_rt_01"); /* links it now */
+                    if (e) {
+                        el_take_error(e, "linking the baseline runtime", err, n);
+                        ok = false;
+                    }
+                }
+                if (!ok) {
+                    LLVMConsumeError(LLVMOrcDisposeLLJIT(el_jit));
+                    el_jit = NULL;
+                }
             }
         }
     }
@@ -1964,7 +2451,7 @@ static void *el_compiler_create(int opt_level, char *err, size_t n) {
     c->layout = LLVMCopyStringRepOfTargetData(td);
     LLVMDisposeTargetData(td);
     c->pbo = LLVMCreatePassBuilderOptions();
-    if (!el_jit_acquire(err, n)) {
+    if (!el_jit_acquire(c, err, n)) {
         el_compiler_destroy(c);
         return NULL;
     }
@@ -2012,18 +2499,19 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
                 code_size, a.reach_blocks, a.reach_insts, a.sections, a.calls, a.reach_jumpdests, a.n_runs,
                 a.has_dynamic ? " (dynamic)" : "");
 
-    /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone;
-       2 (default) the full pass list and the optimising code generator, except that big
-       JIT inputs take the cheap path (level 0: mem2reg, the fast code generator, no inline
-       memory growth: about 35 us per byte of code instead of about 100) and are marked provisional (the runtime recompiles them
-       with req->upgrade, the full path, once they are hot; an AOT artifact is kept for
-       months, so it always takes the full path); 3 like 2 for every input (the budgets
-       still apply). */
+    /* Levels: 0 mem2reg and CodeGenLevelNone; 1 a few cleanup passes, CodeGenLevelNone
+       (both on the full tier's IR without inline memory growth; inputs over the "big"
+       thresholds run mem2reg only); 2 (default) the baseline tier for a JIT compilation,
+       marked provisional (the runtime recompiles a hot one with req->upgrade: the full
+       pass list and the optimising code generator), the full tier for AOT (an artifact is
+       kept for months) and upgrades; 3 the full tier always. The budgets always apply.
+       EVMJIT_LLVM_NO_BASELINE (debugging aid) makes level 2 take the full tier at once. */
     uint32_t targets = a.has_dynamic ? a.reach_jumpdests + a.n_runs : 0;
-    bool big = c->opt_level < 3 && !full &&
+    bool baseline = c->opt_level == 2 && !full && !getenv("EVMJIT_LLVM_NO_BASELINE");
+    bool big = c->opt_level < 2 && !full &&
                (a.sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
                 a.reach_insts > EVMJIT_LLVM_BIG_INSTS);
-    bool cheap = big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG");
+    bool cheap = baseline || big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG");
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("evmjit", ctx);
     LLVMSetTarget(mod, c->triple);
@@ -2037,6 +2525,7 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     g.err = err;
     g.err_size = n;
     g.cheap = cheap;
+    g.baseline = baseline;
     r = el_gen(&g, symbol);
     LLVMDisposeBuilder(g.b);
     el_analysis_free(&a);
@@ -2053,22 +2542,8 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
 #endif
     LLVMTargetMachineRef tm = cheap ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
-        int opt = big ? 0 : c->opt_level; /* the cheap path: mem2reg only */
-/* one instcombine run, not iterated to a fixpoint (LLVM 18+ aborts when asked to verify) */
-#if LLVM_VERSION_MAJOR >= 18
-#define EL_IC "instcombine<no-verify-fixpoint>"
-#else
-#define EL_IC "instcombine"
-#endif
-        static const char *const pipelines[4] = {
-            "function(mem2reg)",
-            "function(sroa,early-cse," EL_IC ",simplifycfg)",
-            "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
-            "simplifycfg," EL_IC ")",
-            /* not default<O2>: its inliner would merge the superblock functions back */
-            "function(sroa,early-cse<memssa>,simplifycfg," EL_IC ",correlated-propagation,gvn,dse,adce,"
-            "simplifycfg," EL_IC ")"};
-        LLVMErrorRef e = LLVMRunPasses(mod, pipelines[opt], tm, c->pbo);
+        int opt = baseline || big ? 0 : c->opt_level; /* mem2reg only */
+        LLVMErrorRef e = LLVMRunPasses(mod, el_pipelines[opt], tm, c->pbo);
         if (e) {
             el_take_error(e, "optimisation", err, n);
             r = EVMJIT_ERR_COMPILE_FAILED;
@@ -2098,9 +2573,9 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
                 "object %zu bytes%s\n",
                 code_size, (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6, (double)(t3 - t2) / 1e6,
                 (double)(t4 - t3) / 1e6, r == EVMJIT_OK ? LLVMGetBufferSize(*obj) : 0,
-                big ? " (big: the cheap path)" : "");
+                baseline ? " (baseline)" : big ? " (big: the cheap path)" : "");
     if (t) {
-        t->provisional = big && c->opt_level == 2;
+        t->provisional = baseline;
         t->analysis_ns = t1 - t0;
         t->ir_ns = t2 - t1;
         t->opt_ns = t3 - t2;
@@ -2134,7 +2609,7 @@ static evmjit_error el_compile_jit(void *cc, const uint8_t *code, size_t code_si
         return EVMJIT_ERR_OUT_OF_MEMORY;
     }
     p->code_bytes = LLVMGetBufferSize(obj);
-    if (!el_jit_acquire(err, n)) { /* the program keeps the JIT alive */
+    if (!el_jit_acquire(c, err, n)) { /* the program keeps the JIT alive */
         LLVMDisposeMemoryBuffer(obj);
         free(p);
         return EVMJIT_ERR_COMPILE_FAILED;

@@ -184,9 +184,10 @@ static void bench_usage(FILE *out) {
             "message call is timed: the EVM with its host calls and nested frames, not the test\n"
             "host's transaction envelope (fees, nonce, refunds). Each mode's first execution is\n"
             "an untimed warm-up (it pays for any compilation) and is checked; later ones must\n"
-            "repeat its status and gas. A big contract's first JIT compilation is provisional:\n"
-            "after the warm-up the transaction runs untimed until the runtime has replaced\n"
-            "every provisional program with its optimised recompilation (at most 60 s).\n"
+            "repeat its status and gas. A first JIT compilation is provisional (the baseline\n"
+            "tier; its time is the compile column): after the warm-up the transaction runs\n"
+            "untimed until the runtime has replaced every provisional program with its\n"
+            "optimised recompilation (at most 60 s), and that is what the jit column times.\n"
             "Exit status: 0 when every benchmark ran correctly, 1 on any failure, 2 on a usage\n"
             "error.\n",
             BENCH_DEFAULT_MIN_TIME, BENCH_MIN_RUNS, BENCH_MIN_RUNS);
@@ -390,8 +391,8 @@ static void bench_collect_compiles(bench *b, bench_row *row) {
     host_destroy(h);
 }
 
-/* After the warm-up: a big contract's first JIT compilation is provisional (the backend's
-   cheap path) and the runtime compiles it again with the full optimiser once it is hot. Run
+/* After the warm-up: a first JIT compilation is provisional (the backend's baseline tier)
+   and the runtime compiles it again with the full optimiser once it is hot. Run
    the transaction untimed until no provisional program is left (at most 60 s), so that the
    timed runs measure what a long-running node converges to. */
 static void bench_settle(const bench *b, const statetest_item *v, const bool *active) {

@@ -100,6 +100,13 @@ elif [ -d "$FIX/state" ]; then
             --evmc-option mode=jit --evmc-option blocking=1 "${skip_list_args[@]}" "$FIX/state"
         run_suite "VM tests via libevmjit.so, jit" vmtest --evmc "$MODULE" \
             --evmc-option mode=jit --evmc-option blocking=1 "$FIX/vm/VMTests"
+        # jit above runs the default level's first compilation of every code: the baseline
+        # tier. Level 3 compiles every code on the full tier (what a hot program is upgraded to).
+        run_suite "state tests via libevmjit.so, jit, opt_level 3 (full tier)" statetest --evmc "$MODULE" \
+            --evmc-option mode=jit --evmc-option blocking=1 --evmc-option opt_level=3 \
+            "${skip_list_args[@]}" "$FIX/state"
+        run_suite "VM tests via libevmjit.so, jit, opt_level 3 (full tier)" vmtest --evmc "$MODULE" \
+            --evmc-option mode=jit --evmc-option blocking=1 --evmc-option opt_level=3 "$FIX/vm/VMTests"
         run_suite "state tests via libevmjit.so, tiered" statetest --evmc "$MODULE" \
             --evmc-option mode=tiered "${skip_list_args[@]}" "$FIX/state"
         # aot with a store, twice: the second process must find every program preloaded

@@ -62,11 +62,15 @@ static void s_times(evmjit_llvm_timings *t, const evmjit_compile_output *out) {
     t->codegen_ns = out->times.codegen_ns;
     t->link_ns = out->times.link_ns;
 }
+/* true: JIT compilations ask for the full tier (req.upgrade, as the runtime's recompilation
+   of a hot program does); false: a first compilation, the baseline tier at the default level */
+static bool s_full_tier;
 static evmjit_error s_jit(void *c, const uint8_t *code, size_t n, evmjit_revision rev, const evmjit_bytes32 *hash,
                           evmjit_fn *fn, void **prog, evmjit_llvm_timings *t, char *err, size_t errn) {
     evmjit_compile_request req;
     evmjit_compile_output out;
     s_request(&req, code, n, rev, hash);
+    req.upgrade = s_full_tier;
     memset(&out, 0, sizeof out);
     evmjit_error e = BE->compile_jit(BE->user, c, &req, &out);
     *fn = out.fn;
@@ -1092,9 +1096,10 @@ static size_t gen_program(gen *g) {
     return g->n;
 }
 
-/* Every fourth program is compiled at level 0 instead: mem2reg, the fast code generator and
-   no inline memory growth, the cheap path that big inputs take at the default level (random
-   programs are far too small to be big). */
+/* The programs take turns: the baseline tier (the default level's first compilation), the
+   full tier (the runtime's recompilation of a hot program), the baseline tier, and level 0
+   (mem2reg and the fast code generator on the full tier's IR, without inline memory
+   growth). */
 static void random_programs(long count, uint64_t seed, bool quiet) {
     static uint8_t code[8192], other[1024];
     char err[256] = "";
@@ -1119,8 +1124,9 @@ static void random_programs(long count, uint64_t seed, bool quiet) {
         for (size_t k = 0; k < in_size; k++) input[k] = (uint8_t)rnd(&g);
         char name[64];
         bool cheap = level0 && i % 4 == 3;
+        s_full_tier = i % 4 == 1;
         snprintf(name, sizeof name, "random #%ld seed %llu%s", i, (unsigned long long)program_seed,
-                 cheap ? " (level 0)" : "");
+                 cheap ? " (level 0)" : s_full_tier ? " (full tier)" : " (baseline tier)");
         compiler = cheap ? level0 : level2; /* jit() compiles with `compiler` */
         if (getenv("EVMJIT_TEST_TRACE")) { /* debugging aid: the program before it compiles */
             fprintf(stderr, "%s rev %d: ", name, rev);
@@ -1134,6 +1140,7 @@ static void random_programs(long count, uint64_t seed, bool quiet) {
         }
     }
     compiler = level2;
+    s_full_tier = false;
     if (level0) B->destroy(level0);
     if (!quiet)
         printf("random: %ld programs in %.0f ms, %ld mismatches\n", count, now_ms() - t0, bad);
@@ -1255,8 +1262,9 @@ static void adversarial_one(const char *name, const uint8_t *code, size_t n, dou
     }
 }
 
-/* A big input at the default level takes the cheap path and says it is provisional; the
-   runtime's upgrade (req.upgrade) takes the full path. Both run like the interpreter. */
+/* A first compilation at the default level takes the baseline tier and says it is
+   provisional; the runtime's upgrade (req.upgrade) takes the full path. Both run like the
+   interpreter, also on a big input. */
 static void upgrade_path(void) {
     static uint8_t code[24576];
     size_t n = 0;
@@ -1292,14 +1300,20 @@ static void upgrade_path(void) {
         CHECKF(outcome_eq(&a, &b), "upgrade %d: interpreter and JIT differ", upgrade);
         BE->free_code(BE->user, out.code);
     }
-    /* a small input is never provisional */
-    evmjit_compile_request req;
-    evmjit_compile_output out;
+    /* a small input too; at level 3 (and 0 and 1) nothing is provisional */
+    void *level3 = s_create(3, NULL, 0);
+    CHECK(level3 != NULL);
     hash = evmjit_keccak256(code + n - 6, 6);
-    s_request(&req, code + n - 6, 6, EVMJIT_CANCUN, &hash);
-    memset(&out, 0, sizeof out);
-    CHECK(BE->compile_jit(BE->user, compiler, &req, &out) == EVMJIT_OK && !out.provisional);
-    if (out.code) BE->free_code(BE->user, out.code);
+    for (int k = 0; k < 2 && level3; k++) {
+        evmjit_compile_request req;
+        evmjit_compile_output out;
+        s_request(&req, code + n - 6, 6, EVMJIT_CANCUN, &hash);
+        memset(&out, 0, sizeof out);
+        CHECK(BE->compile_jit(BE->user, k ? level3 : compiler, &req, &out) == EVMJIT_OK);
+        CHECKF(out.provisional == !k, "level %d: provisional %d", k ? 3 : 2, out.provisional);
+        if (out.code) BE->free_code(BE->user, out.code);
+    }
+    if (level3) s_destroy(level3);
 }
 
 static void adversarial(void) {
@@ -1533,8 +1547,9 @@ int main(int argc, char **argv) {
         outcome o;
         diff_hex("hex", (evmjit_revision)atoi(argv[3]), argv[2], atoll(argv[4]), &o);
         outcome_print("interp", &o);
-    } else if (argc >= 2 && !strcmp(argv[1], "only")) { /* only SECTION...: for debugging */
+    } else if (argc >= 2 && !strcmp(argv[1], "only")) { /* only [full] SECTION...: for debugging */
         for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "full")) s_full_tier = true;
             if (!strcmp(argv[i], "directed")) directed();
             if (!strcmp(argv[i], "classes")) opcode_classes();
             if (!strcmp(argv[i], "calls")) calls();
@@ -1549,10 +1564,14 @@ int main(int argc, char **argv) {
         random_programs(atol(argv[2]), argc >= 4 ? strtoull(argv[3], NULL, 0) : 0, false);
     } else {
         printf("backend %s, LLVM %s\n", B->name, B->version);
-        directed();
-        opcode_classes();
-        calls();
-        revisions();
+        for (int full = 0; full < 2; full++) { /* the baseline tier, then the full one */
+            s_full_tier = full;
+            directed();
+            opcode_classes();
+            calls();
+            revisions();
+        }
+        s_full_tier = false;
         aot();
         concurrency();
         churn();
