@@ -1724,7 +1724,7 @@ static bool el_bl_inline(el_cg *g, uint8_t op) {
     LLVMValueRef r[4] = {NULL, NULL, NULL, NULL}, zero = el_c64(g, 0);
     switch (op) {
     case 0x01: case 0x03: case 0x10: case 0x11: case 0x12: case 0x13: case 0x14: case 0x16: case 0x17:
-    case 0x18: case 0x1b: case 0x1c: break;
+    case 0x18: case 0x0b: case 0x1a: case 0x1b: case 0x1c: case 0x1d: break;
     case 0x15: case 0x19: {
         el_sv a = el_pop_limbs(g);
         if (op == 0x19) {
@@ -1742,22 +1742,47 @@ static bool el_bl_inline(el_cg *g, uint8_t op) {
     el_ensure(g, 2);
     if (g->failed) return true;
     const LLVMValueRef *a = g->vs[g->vs_count - 1].l, *b = g->vs[g->vs_count - 2].l;
-    if (op == 0x1b || op == 0x1c) { /* SHL/SHR by a constant amount only */
+    if (op == 0x0b || op >= 0x1a) { /* SIGNEXTEND BYTE SHL SHR SAR by a constant only */
         for (int k = 0; k < 4; k++)
             if (!LLVMIsAConstantInt(a[k])) return false;
-        uint64_t s = LLVMConstIntGetZExtValue(a[0]);
-        if (LLVMConstIntGetZExtValue(a[1]) | LLVMConstIntGetZExtValue(a[2]) | LLVMConstIntGetZExtValue(a[3])) s = 256;
-        int q = s >= 256 ? 4 : (int)(s / 64), bits = (int)(s % 64);
-        for (int k = 0; k < 4; k++) {
-            int lo = op == 0x1c ? k + q : k - q;         /* the limb that lands on k */
-            int hi = op == 0x1c ? k + q + 1 : k - q - 1; /* its neighbour that fills the rest */
-            LLVMValueRef v = lo >= 0 && lo < 4 ? b[lo] : zero, w = hi >= 0 && hi < 4 ? b[hi] : zero;
-            if (!bits) {
-                r[k] = v;
-            } else if (op == 0x1c) {
-                r[k] = LLVMBuildOr(B, LLVMBuildLShr(B, v, el_c64(g, bits), ""), LLVMBuildShl(B, w, el_c64(g, 64 - bits), ""), "");
+        uint64_t c = LLVMConstIntGetZExtValue(a[0]);
+        if (LLVMConstIntGetZExtValue(a[1]) | LLVMConstIntGetZExtValue(a[2]) | LLVMConstIntGetZExtValue(a[3]))
+            c = 256; /* as good as infinite for all five */
+        LLVMValueRef sign = NULL;
+        if (op == 0x0b) { /* the sign bit of byte c (from the low end) fills the bits above it */
+            if (c >= 31) {
+                for (int k = 0; k < 4; k++) r[k] = b[k];
             } else {
-                r[k] = LLVMBuildOr(B, LLVMBuildShl(B, v, el_c64(g, bits), ""), LLVMBuildLShr(B, w, el_c64(g, 64 - bits), ""), "");
+                int bit = (int)c * 8 + 7, limb = bit / 64, up = 63 - bit % 64;
+                LLVMValueRef t = up ? LLVMBuildShl(B, b[limb], el_c64(g, up), "") : b[limb];
+                sign = LLVMBuildAShr(B, t, el_c64(g, 63), "");
+                for (int k = 0; k < 4; k++)
+                    r[k] = k < limb ? b[k] : k > limb ? sign : up ? LLVMBuildAShr(B, t, el_c64(g, up), "") : t;
+            }
+        } else if (op == 0x1a) { /* BYTE: byte c from the high end */
+            r[0] = zero;
+            if (c < 32) {
+                int bit = (31 - (int)c) * 8;
+                LLVMValueRef v = bit % 64 ? LLVMBuildLShr(B, b[bit / 64], el_c64(g, bit % 64), "") : b[bit / 64];
+                r[0] = LLVMBuildAnd(B, v, el_c64(g, 255), "");
+            }
+            r[1] = r[2] = r[3] = zero;
+        } else {
+            if (op == 0x1d) sign = LLVMBuildAShr(B, b[3], el_c64(g, 63), "");
+            LLVMValueRef fill = op == 0x1d ? sign : zero;
+            int q = c >= 256 ? 4 : (int)(c / 64), bits = (int)(c % 64);
+            for (int k = 0; k < 4; k++) {
+                int lo = op == 0x1b ? k - q : k + q;         /* the limb that lands on k */
+                int hi = op == 0x1b ? k - q - 1 : k + q + 1; /* its neighbour that fills the rest */
+                bool inside = lo >= 0 && lo < 4; /* else so is its neighbour not */
+                LLVMValueRef v = inside ? b[lo] : fill, w = hi >= 0 && hi < 4 ? b[hi] : fill;
+                if (!bits || !inside) {
+                    r[k] = v;
+                } else if (op == 0x1b) {
+                    r[k] = el_or(g, LLVMBuildShl(B, v, el_c64(g, bits), ""), LLVMBuildLShr(B, w, el_c64(g, 64 - bits), ""));
+                } else {
+                    r[k] = el_or(g, LLVMBuildLShr(B, v, el_c64(g, bits), ""), LLVMBuildShl(B, w, el_c64(g, 64 - bits), ""));
+                }
             }
         }
     } else if (op == 0x01 || op == 0x03) { /* ADD/SUB with the carry (borrow) chain */

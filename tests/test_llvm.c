@@ -654,6 +654,57 @@ static void push_hex(char *out, const char *v) {
     strcat(out, v);
 }
 
+/* The baseline tier's inline limb code (el_bl_inline) sees constants as constants: each
+   word operation with its first operand a constant and the other from call data (unknown
+   when compiling), the other way round, and both from call data, on several inputs. The
+   constants sit at the limb and byte boundaries of shifts, BYTE and SIGNEXTEND. */
+static void limb_ops(void) {
+    static const uint8_t ops[] = {0x01, 0x02, 0x03, 0x0b, 0x10, 0x11, 0x12, 0x13, 0x14, 0x16,
+                                  0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d, 0x15, 0x19};
+    static const char *const consts[] = {
+        "00", "01", "07", "08", "0f", "10", "1e", "1f", "20", "21", "3f", "40", "41", "7f", "80", "81",
+        "bf", "c0", "c1", "fe", "ff", "0100", "0101", "010000000000000000", "ffffffffffffffff",
+        "8000000000000000000000000000000000000000000000000000000000000000",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"};
+    static const char *const inputs[] = {
+        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        "00000000000000000000000000000000000000000000000000000000000000c1",
+        "f123456789abcdef8000000000000000ffffffffffffffff0000000000000080"
+        "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff0",
+        "0000000000000000000000000000000000000000000000000000000000000001"
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"};
+    static char hex[65536];
+    static uint8_t code[32768];
+    char name[64];
+    for (size_t k = 0; k < sizeof ops; k++) {
+        bool unary = ops[k] == 0x15 || ops[k] == 0x19;
+        hex[0] = 0;
+        int at = 0;
+        for (size_t c = 0; c < sizeof consts / sizeof consts[0] && !unary; c++)
+            for (int first = 0; first < 2; first++, at++) { /* the constant on top, then below */
+                if (!first) push_hex(hex, consts[c]);
+                strcat(hex, "5f35"); /* CALLDATALOAD(0) */
+                if (first) push_hex(hex, consts[c]);
+                char tail[32];
+                snprintf(tail, sizeof tail, "%02x61%04x52", ops[k], at * 32);
+                strcat(hex, tail);
+            }
+        /* both from call data: CALLDATALOAD(32) CALLDATALOAD(0) op, or the unary op on one */
+        char tail[48];
+        snprintf(tail, sizeof tail, "%s5f35%02x61%04x52", unary ? "" : "602035", ops[k], at++ * 32);
+        strcat(hex, tail);
+        snprintf(tail, sizeof tail, "61%04x6000f3", at * 32);
+        strcat(hex, tail);
+        size_t n = from_hex(hex, code, sizeof code);
+        for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+            uint8_t input[64];
+            from_hex(inputs[i], input, sizeof input);
+            snprintf(name, sizeof name, "limb op %02x, input %zu", ops[k], i);
+            differential(name, EVMJIT_OSAKA, code, n, 10000000, input, sizeof input, NULL);
+        }
+    }
+}
+
 static void opcode_classes(void) {
     static const uint8_t binary[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0a, 0x0b, 0x10, 0x11, 0x12,
                                      0x13, 0x14, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d};
@@ -1552,6 +1603,7 @@ int main(int argc, char **argv) {
             if (!strcmp(argv[i], "full")) s_full_tier = true;
             if (!strcmp(argv[i], "directed")) directed();
             if (!strcmp(argv[i], "classes")) opcode_classes();
+            if (!strcmp(argv[i], "limbs")) limb_ops();
             if (!strcmp(argv[i], "calls")) calls();
             if (!strcmp(argv[i], "revisions")) revisions();
             if (!strcmp(argv[i], "aot")) aot();
@@ -1568,6 +1620,7 @@ int main(int argc, char **argv) {
             s_full_tier = full;
             directed();
             opcode_classes();
+            limb_ops();
             calls();
             revisions();
         }
