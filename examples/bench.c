@@ -89,6 +89,7 @@ typedef struct bench {
     const char *json_path;
     const char *filter;
     double min_time;
+    bool first_tier; /* --first-tier: no upgrades, no settling */
     bench_mode modes[BENCH_MODES];
     /* fixtures and results */
     statetest_file *files;
@@ -155,7 +156,7 @@ void bench_format_time(char *s, size_t n, double ns) {
 static void bench_usage(FILE *out) {
     fprintf(out,
             "usage: evmjit bench [--json FILE] [--filter SUBSTRING] [--mode interp|jit|aot|all]\n"
-            "                    [--min-time SECONDS] [FIXTURE_OR_DIR...]\n"
+            "                    [--min-time SECONDS] [--first-tier] [FIXTURE_OR_DIR...]\n"
             "Time the transaction of every benchmark fixture in each execution mode and print,\n"
             "per contract and input: gas used, the median time per execution, Mgas/s, the\n"
             "speedups over the interpreter, the compile time and native code size, and the\n"
@@ -175,6 +176,8 @@ static void bench_usage(FILE *out) {
             "                      shows n/a and the reason\n"
             "  --min-time SECONDS  repeat until the slowest mode has run SECONDS in total\n"
             "                      (default %.1f), and at least %d times; 0: %d timed runs\n"
+            "  --first-tier        time the JIT's first compilation as it is: the runtime never\n"
+            "                      upgrades a provisional program (see below)\n"
             "  --help              this text\n"
             "FIXTURE_OR_DIR: state tests (each post entry is one input; the post-state root is\n"
             "checked) or revmc-style transaction lists (the first one runs and must succeed).\n"
@@ -468,7 +471,7 @@ static void bench_measure(const bench *b, size_t index, bench_row *row) {
             host_destroy(h);
         }
         if (!running) break;
-        if (round == 0) bench_settle(b, v, active);
+        if (round == 0 && !b->first_tier) bench_settle(b, v, active);
         if (round >= BENCH_MIN_RUNS) {
             uint64_t slowest = 0;
             for (int m = 0; m < BENCH_MODES; m++)
@@ -759,6 +762,10 @@ int bench_main(int argc, char **argv) {
             bench_usage(stdout);
             return 0;
         }
+        if (!strcmp(a, "--first-tier")) {
+            b.first_tier = true;
+            continue;
+        }
         /* --name VALUE or --name=VALUE */
         const char *eq = strchr(a, '=');
         size_t name_len = eq ? (size_t)(eq - a) : strlen(a);
@@ -798,7 +805,7 @@ int bench_main(int argc, char **argv) {
         }
         bm->ready = statetest_make_observed_runtime(
                         bench_mode_names[m], m != MODE_INTERP ? bench_on_compilation : NULL, bm,
-                        &bm->runtime, bm->why, sizeof bm->why) == STATETEST_MODE_READY;
+                        b.first_tier ? EVMJIT_OFF : 0, &bm->runtime, bm->why, sizeof bm->why) == STATETEST_MODE_READY;
     }
     bool any_ready = false;
     for (int m = 0; m < BENCH_MODES; m++) any_ready |= b.modes[m].ready;

@@ -898,12 +898,12 @@ void statetest_log(evmjit_log_level level, const char *message, void *user) {
 
 statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime *out, char *why,
                                              size_t why_size) {
-    return statetest_make_observed_runtime(mode, NULL, NULL, out, why, why_size);
+    return statetest_make_observed_runtime(mode, NULL, NULL, 0, out, why, why_size);
 }
 
 statetest_mode_status statetest_make_observed_runtime(
     const char *mode, void (*on_compilation)(const evmjit_compilation_info *info, void *user),
-    void *user, statetest_runtime *out, char *why, size_t why_size) {
+    void *user, uint64_t upgrade_threshold, statetest_runtime *out, char *why, size_t why_size) {
     memset(out, 0, sizeof *out);
     snprintf(why, why_size, "%s", "");
     if (!strcmp(mode, "interp")) return STATETEST_MODE_READY;
@@ -930,6 +930,7 @@ statetest_mode_status statetest_make_observed_runtime(
     d.logger.log = statetest_log;
     d.on_compilation = on_compilation;
     d.on_compilation_user = user;
+    d.upgrade_threshold = upgrade_threshold;
     evmjit_error e;
     if (aot) {
         const char *tmp = getenv("TMPDIR");

@@ -82,10 +82,11 @@ void statetest_log(evmjit_log_level level, const char *message, void *user);
 statetest_mode_status statetest_make_runtime(const char *mode, statetest_runtime *out, char *why,
                                              size_t why_size);
 /* The same, with an observer of every finished compilation: on_compilation(info, user) runs
-   on the runtime's backend thread (evmjit_runtime_desc.on_compilation); NULL: none. */
+   on the runtime's backend thread (evmjit_runtime_desc.on_compilation); NULL: none.
+   upgrade_threshold: evmjit_runtime_desc.upgrade_threshold (0: the runtime's default). */
 statetest_mode_status statetest_make_observed_runtime(
     const char *mode, void (*on_compilation)(const evmjit_compilation_info *info, void *user),
-    void *user, statetest_runtime *out, char *why, size_t why_size);
+    void *user, uint64_t upgrade_threshold, statetest_runtime *out, char *why, size_t why_size);
 void statetest_destroy_runtime(statetest_runtime *r);
 
 /* ---- fixtures as runnable vectors (shared with `evmjit bench`) -------------------------- */
