@@ -2303,6 +2303,19 @@ static void el_global_init(void) {
     }
 }
 
+/* A code generator over a new context and module for c's target (its builder and the two
+   are the caller's to dispose of). */
+static void el_cg_open(el_cg *g, const el_compiler *c, const char *module_name, char *err, size_t n) {
+    memset(g, 0, sizeof *g);
+    g->ctx = LLVMContextCreate();
+    g->mod = LLVMModuleCreateWithNameInContext(module_name, g->ctx);
+    LLVMSetTarget(g->mod, c->triple);
+    LLVMSetDataLayout(g->mod, c->layout);
+    g->b = LLVMCreateBuilderInContext(g->ctx);
+    g->err = err;
+    g->err_size = n;
+}
+
 /* Compiles the baseline tier's runtime (el_rt_gen) into an object for c's target, on the
    full path (once per process, a few tens of milliseconds). */
 static bool el_rt_object(const el_compiler *c, LLVMMemoryBufferRef *obj, char *err, size_t n) {
@@ -2320,17 +2333,10 @@ static bool el_rt_object(const el_compiler *c, LLVMMemoryBufferRef *obj, char *e
         el_err(err, n, "cannot create a target machine for %s/%s", c->triple, c->cpu);
         return false;
     }
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("evmjit_rt", ctx);
-    LLVMSetTarget(mod, c->triple);
-    LLVMSetDataLayout(mod, c->layout);
     el_cg g;
-    memset(&g, 0, sizeof g);
-    g.ctx = ctx;
-    g.mod = mod;
-    g.b = LLVMCreateBuilderInContext(ctx);
-    g.err = err;
-    g.err_size = n;
+    el_cg_open(&g, c, "evmjit_rt", err, n);
+    LLVMContextRef ctx = g.ctx;
+    LLVMModuleRef mod = g.mod;
     bool ok = el_rt_gen(&g) == EVMJIT_OK;
     LLVMDisposeBuilder(g.b);
     if (ok) {
@@ -2537,18 +2543,11 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
                (a.sections > EVMJIT_LLVM_BIG_SECTIONS || targets > EVMJIT_LLVM_BIG_TARGETS ||
                 a.reach_insts > EVMJIT_LLVM_BIG_INSTS);
     bool cheap = baseline || big || c->opt_level < 2 || getenv("EVMJIT_LLVM_FASTCG");
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef mod = LLVMModuleCreateWithNameInContext("evmjit", ctx);
-    LLVMSetTarget(mod, c->triple);
-    LLVMSetDataLayout(mod, c->layout);
     el_cg g;
-    memset(&g, 0, sizeof g);
+    el_cg_open(&g, c, "evmjit", err, n);
+    LLVMContextRef ctx = g.ctx;
+    LLVMModuleRef mod = g.mod;
     g.a = &a;
-    g.ctx = ctx;
-    g.mod = mod;
-    g.b = LLVMCreateBuilderInContext(ctx);
-    g.err = err;
-    g.err_size = n;
     g.cheap = cheap;
     g.baseline = baseline;
     r = el_gen(&g, symbol);
