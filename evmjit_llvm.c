@@ -671,8 +671,8 @@ typedef struct el_cg {
     LLVMValueRef fn, frame;
     LLVMValueRef len_var, gas_var, args, cbuf;
     LLVMValueRef stack_end, msg, builtins;
-    LLVMValueRef bswap256, bswap160, ctlz256, memcpy_fn, memset_fn;
-    LLVMTypeRef bswap256_ty, bswap160_ty, ctlz256_ty, memcpy_ty, memset_ty;
+    LLVMValueRef bswap256, bswap160, bswap64, ctlz256, memcpy_fn, memset_fn;
+    LLVMTypeRef bswap256_ty, bswap160_ty, bswap64_ty, ctlz256_ty, memcpy_ty, memset_ty;
     LLVMBasicBlockRef oog_bb, badjump_bb; /* per function */
     LLVMBasicBlockRef cold_bb;            /* per function: calls the classifier */
     LLVMValueRef cold_first, cold_base, cold_gas; /* its phis */
@@ -1683,13 +1683,14 @@ static void el_inst_gen(el_cg *g, const el_block *blk, const el_inst *in) {
    the much slower SelectionDAG). The virtual stack holds each word as four i64 limbs
    (el_sv.l; el_ensure loads them, el_flush stores them), so PUSH/DUP/SWAP/POP cost nothing
    and constants stay constants. Each instruction:
-     - ADD SUB LT GT SLT SGT EQ ISZERO AND OR XOR NOT, and SHL/SHR by a constant: inline on
-       the limbs (el_bl_inline);
+     - ADD SUB LT GT SLT SGT EQ ISZERO AND OR XOR NOT, and SHL SHR SAR BYTE SIGNEXTEND by a
+       constant: inline on the limbs (el_bl_inline); MLOAD/MSTORE/MSTORE8 at a constant
+       offset: inline when memory covers the access (el_bl_memory);
      - other word operations and the message reads: its operands go to g->args and it calls
        evmjit_rt_XX(frame, args), the full tier's code for that one instruction, which
        el_rt_gen builds and the LLJIT holds once per process: both tiers share one
        implementation of every operation;
-     - the rest: the builtin, as in the full tier (without the inline memory fast paths).
+     - the rest: the builtin, as in the full tier.
    Sections, gas, stack checks and jumps are the full tier's; the dispatch of dynamic jumps
    is a table (el_dispatch_table). The program is provisional: the runtime recompiles a
    hot one on the full tier. */
@@ -1818,6 +1819,62 @@ static bool el_bl_inline(el_cg *g, uint8_t op) {
     return true;
 }
 
+/* MLOAD/MSTORE/MSTORE8 at a constant offset in the baseline tier: inline on limbs when
+   memory already covers the access (EVM memory is big-endian: the high limb's bytes come
+   first), else the builtin (which grows memory and charges for it). */
+static void el_bl_memory(el_cg *g, uint8_t op) {
+    int n = op == 0x51 ? 1 : 2;
+    el_ensure(g, n);
+    el_sv ops[2];
+    for (int k = 0; k < n; k++) ops[k] = el_pop_limbs(g);
+    if (g->failed) return;
+    LLVMBuilderRef B = g->b;
+    const LLVMValueRef *off = ops[0].l;
+    int64_t width = op == 0x53 ? 1 : 32;
+    LLVMValueRef size = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size));
+    LLVMValueRef high = el_or(g, el_or(g, off[1], off[2]), off[3]);
+    LLVMValueRef inside = el_and(g, LLVMBuildICmp(B, LLVMIntEQ, high, el_c64(g, 0), ""),
+                                 el_and(g, LLVMBuildICmp(B, LLVMIntUGE, size, el_c64(g, width), ""),
+                                        LLVMBuildICmp(B, LLVMIntULE, off[0],
+                                                      LLVMBuildSub(B, size, el_c64(g, width), ""), "")));
+    LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
+    el_br_likely(g, inside, fast, slow);
+
+    LLVMPositionBuilderAtEnd(B, fast);
+    LLVMValueRef base = LLVMBuildGEP2(B, g->i8, el_frame_load(g, g->ptr, offsetof(evmjit_frame, memory)),
+                                      (LLVMValueRef *)&off[0], 1, "");
+    LLVMValueRef loaded[4] = {NULL, NULL, NULL, NULL};
+    for (int k = 0; k < (op == 0x53 ? 1 : 4); k++) {
+        LLVMValueRef at = el_c64(g, 8 * (3 - k)), p = LLVMBuildGEP2(B, g->i8, base, &at, 1, "");
+        if (op == 0x53)
+            el_store_t(g, LLVMBuildTrunc(B, ops[1].l[0], g->i8, ""), base, 1, EL_T_MEMORY);
+        else if (op == 0x52)
+            el_store_t(g, el_call1(g, g->bswap64_ty, g->bswap64, ops[1].l[k]), p, 1, EL_T_MEMORY);
+        else
+            loaded[k] = el_call1(g, g->bswap64_ty, g->bswap64, el_tbaa(g, el_load(g, g->i64, p, 1), EL_T_MEMORY));
+    }
+    LLVMBuildBr(B, join);
+
+    LLVMPositionBuilderAtEnd(B, slow);
+    for (int k = 0; k < n; k++) el_store_limbs(g, g->args, k, ops[k].l);
+    evmjit_builtin_id id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+    el_builtin_call(g, id, op, g->args, true);
+    LLVMValueRef result[4];
+    if (op == 0x51) el_limbs_at(g, g->args, 0, result);
+    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(B);
+    LLVMBuildBr(B, join);
+
+    LLVMPositionBuilderAtEnd(B, join);
+    if (op != 0x51) return;
+    LLVMBasicBlockRef from[2] = {fast, slow_end};
+    for (int k = 0; k < 4; k++) {
+        LLVMValueRef phi = LLVMBuildPhi(B, g->i64, ""), vals[2] = {loaded[k], result[k]};
+        LLVMAddIncoming(phi, vals, from, 2);
+        result[k] = phi;
+    }
+    el_push_limbs(g, result);
+}
+
 static void el_bl_inst(el_cg *g, const el_block *blk, const el_inst *in) {
     uint8_t op = in->op;
     if ((op >= 0x60 && op <= 0x7f) || op == 0x5f || op == 0x58 || op == 0x38) { /* constants */
@@ -1861,9 +1918,17 @@ static void el_bl_inst(el_cg *g, const el_block *blk, const el_inst *in) {
         id = EVMJIT_BUILTIN_TX_GETTER;
         break;
     case 0x47: id = EVMJIT_BUILTIN_SELFBALANCE; break;
-    case 0x51: id = EVMJIT_BUILTIN_MLOAD; break;
-    case 0x52: id = EVMJIT_BUILTIN_MSTORE; break;
-    case 0x53: id = EVMJIT_BUILTIN_MSTORE8; break;
+    case 0x51: case 0x52: case 0x53:
+        /* a constant offset (a Solidity free-memory pointer, a Huff slot) inline; others
+           through the builtin: the fast path's extra blocks cost compile time (weth +25%
+           for all accesses, +10% for these) */
+        el_ensure(g, 1);
+        if (!g->failed && LLVMIsAConstantInt(g->vs[g->vs_count - 1].l[0])) {
+            el_bl_memory(g, op);
+            return;
+        }
+        id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+        break;
     case 0x54: id = EVMJIT_BUILTIN_SLOAD; break;
     case 0x55: id = EVMJIT_BUILTIN_SSTORE; break;
     case 0x5c: id = EVMJIT_BUILTIN_TLOAD; break;
@@ -2030,6 +2095,7 @@ static void el_cg_init(el_cg *g) {
     g->rt_ty = LLVMFunctionType(LLVMVoidTypeInContext(C), rparams, 2, 0);
     g->bswap256 = el_intrinsic(g, "llvm.bswap", &g->i256, 1, &g->bswap256_ty);
     g->bswap160 = el_intrinsic(g, "llvm.bswap", &g->i160, 1, &g->bswap160_ty);
+    g->bswap64 = el_intrinsic(g, "llvm.bswap", &g->i64, 1, &g->bswap64_ty);
     g->ctlz256 = el_intrinsic(g, "llvm.ctlz", &g->i256, 1, &g->ctlz256_ty);
     LLVMTypeRef mc[3] = {g->ptr, g->ptr, g->i64};
     g->memcpy_fn = el_intrinsic(g, "llvm.memcpy", mc, 3, &g->memcpy_ty);

@@ -705,6 +705,44 @@ static void limb_ops(void) {
     }
 }
 
+/* Memory at constant offsets (inline in the baseline tier when memory covers the access,
+   the builtin otherwise): stores and loads around the current size, unaligned, one byte,
+   a store that grows memory and one whose growth runs out of gas. */
+static void memory_offsets(void) {
+    static const char *const offsets[] = {"00", "01", "1f", "20", "21", "3f", "40", "5f", "60", "61", "7f", "80", "0100"};
+    static char hex[16384];
+    char name[64];
+    const char *word = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for (int variant = 0; variant < 3; variant++) {
+        hex[0] = 0;
+        strcat(hex, "5f3560805260ff5f535f"); /* memory to 0xa0 bytes; byte 0 = 0xff; sum 0 */
+        for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++) {
+            if (variant == 0) { /* MSTORE a constant word, MLOAD it back, keep the sum */
+                push_hex(hex, word);
+                push_hex(hex, offsets[k]);
+                strcat(hex, "52");
+            } else if (variant == 1) { /* MSTORE8 of the call data's word */
+                strcat(hex, "5f35");
+                push_hex(hex, offsets[k]);
+                strcat(hex, "53");
+            }
+            push_hex(hex, offsets[k]);
+            strcat(hex, "5101"); /* MLOAD, ADD to the running value */
+        }
+        strcat(hex, variant == 2 ? "6103e851" : ""); /* a load that grows memory */
+        strcat(hex, "5f5260206000f3");               /* MSTORE the sum at 0, RETURN it */
+        snprintf(name, sizeof name, "memory at constant offsets %d", variant);
+        outcome o;
+        if (diff_hex(name, EVMJIT_OSAKA, hex, 1000000, &o))
+            CHECKF(o.status == EVMJIT_SUCCESS && o.output_size == 32, "%s: status %d", name, o.status);
+        /* the same with little gas: growth runs out somewhere on the way */
+        for (int64_t gas = 60; gas < 400; gas += 37) {
+            snprintf(name, sizeof name, "memory at constant offsets %d, gas %lld", variant, (long long)gas);
+            diff_hex(name, EVMJIT_OSAKA, hex, gas, NULL);
+        }
+    }
+}
+
 static void opcode_classes(void) {
     static const uint8_t binary[] = {0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x0a, 0x0b, 0x10, 0x11, 0x12,
                                      0x13, 0x14, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d};
@@ -1604,6 +1642,7 @@ int main(int argc, char **argv) {
             if (!strcmp(argv[i], "directed")) directed();
             if (!strcmp(argv[i], "classes")) opcode_classes();
             if (!strcmp(argv[i], "limbs")) limb_ops();
+            if (!strcmp(argv[i], "memory")) memory_offsets();
             if (!strcmp(argv[i], "calls")) calls();
             if (!strcmp(argv[i], "revisions")) revisions();
             if (!strcmp(argv[i], "aot")) aot();
@@ -1621,6 +1660,7 @@ int main(int argc, char **argv) {
             directed();
             opcode_classes();
             limb_ops();
+            memory_offsets();
             calls();
             revisions();
         }
