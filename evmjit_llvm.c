@@ -2449,7 +2449,11 @@ static bool el_jit_acquire(const el_compiler *c, char *err, size_t n) {
             } else {
                 LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(el_jit), gen);
                 LLVMMemoryBufferRef rt = NULL;
+                uint64_t t0 = el_now_ns();
                 ok = el_rt_object(c, &rt, err, n);
+                if (ok && getenv("EVMJIT_LLVM_STATS")) /* debugging aid */
+                    fprintf(stderr, "evmjit_llvm: the baseline runtime compiled in %.2f ms, object %zu bytes\n",
+                            (double)(el_now_ns() - t0) / 1e6, LLVMGetBufferSize(rt));
                 if (ok) {
                     e = LLVMOrcLLJITAddObjectFile(el_jit, LLVMOrcLLJITGetMainJITDylib(el_jit), rt); /* takes rt */
                     LLVMOrcExecutorAddress addr = 0;
