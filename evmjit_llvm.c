@@ -681,7 +681,7 @@ typedef struct el_cg {
     bool cheap;                            /* the cheap path: no inline memory growth */
     bool baseline;                         /* the baseline tier: see el_bl_inst */
     LLVMValueRef rt[256];                  /* baseline: declarations of evmjit_rt_XX */
-    LLVMTypeRef rt_ty;                     /* void (ptr frame, ptr top) */
+    LLVMTypeRef rt_ty;                     /* void (ptr frame, ptr args) */
     LLVMValueRef grow;                     /* i64 (frame, size, end, gas): see el_grow_fn */
     LLVMTypeRef grow_ty;
     LLVMTypeRef block_ty;                  /* i32 (ptr frame, i64 len, i64 gas, i64 aux) */
@@ -899,8 +899,8 @@ static void el_exit_success(el_cg *g) {
 
 /* ---- builtins ---- */
 
-/* Calls builtin `id` on the operands at `args` (args[0] the top: g->args, or the in-memory
-   stack itself in the baseline tier). `sync`: the builtin reads or writes gas, so the
+/* Calls builtin `id` on the operands at `args` (args[0] the top; both tiers pass g->args).
+   `sync`: the builtin reads or writes gas, so the
    counter goes to the frame before and comes back after. A non-SUCCESS status leaves the
    function with that status. */
 static void el_builtin_call(el_cg *g, evmjit_builtin_id id, int imm, LLVMValueRef args, bool sync) {
@@ -1707,8 +1707,6 @@ static void el_push64(el_cg *g, LLVMValueRef v) { /* the baseline tier's: high l
     el_push_limbs(g, l);
 }
 
-/* Word operations the baseline tier does inline on limbs (the commonest, and the ones whose
-   limb code is short); false: not one of them. */
 /* x < y (signed: the high limbs compared signed), from the high limb down. */
 static LLVMValueRef el_limbs_less(el_cg *g, const LLVMValueRef x[4], const LLVMValueRef y[4], bool is_signed) {
     LLVMBuilderRef B = g->b;
@@ -1720,6 +1718,8 @@ static LLVMValueRef el_limbs_less(el_cg *g, const LLVMValueRef x[4], const LLVMV
     }
     return lt;
 }
+/* Word operations the baseline tier does inline on limbs (the commonest, and the ones whose
+   limb code is short); false: not one of them, nothing emitted. */
 static bool el_bl_inline(el_cg *g, uint8_t op) {
     LLVMBuilderRef B = g->b;
     LLVMValueRef r[4] = {NULL, NULL, NULL, NULL}, zero = el_c64(g, 0);
@@ -1775,7 +1775,7 @@ static bool el_bl_inline(el_cg *g, uint8_t op) {
             for (int k = 0; k < 4; k++) {
                 int lo = op == 0x1b ? k - q : k + q;         /* the limb that lands on k */
                 int hi = op == 0x1b ? k - q - 1 : k + q + 1; /* its neighbour that fills the rest */
-                bool inside = lo >= 0 && lo < 4; /* else so is its neighbour not */
+                bool inside = lo >= 0 && lo < 4; /* when outside, so is its neighbour */
                 LLVMValueRef v = inside ? b[lo] : fill, w = hi >= 0 && hi < 4 ? b[hi] : fill;
                 if (!bits || !inside) {
                     r[k] = v;
