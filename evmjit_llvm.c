@@ -1719,7 +1719,7 @@ static LLVMValueRef el_limbs_less(el_cg *g, const LLVMValueRef x[4], const LLVMV
     return lt;
 }
 /* Word operations the baseline tier does inline on limbs (the commonest, and the ones whose
-   limb code is short); false: not one of them, nothing emitted. */
+   limb code is short); false: not one of them (its operands may be loaded already). */
 static bool el_bl_inline(el_cg *g, uint8_t op) {
     LLVMBuilderRef B = g->b;
     LLVMValueRef r[4] = {NULL, NULL, NULL, NULL}, zero = el_c64(g, 0);
