@@ -1240,6 +1240,11 @@ static void el_grow_inline(el_cg *g, LLVMValueRef off, LLVMValueRef size, uint64
     LLVMBuildBr(B, covered);
 }
 
+/* The builtin of MLOAD (0x51), MSTORE (0x52) or MSTORE8 (0x53). */
+static evmjit_builtin_id el_memory_builtin(uint8_t op) {
+    return op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+}
+
 /* MLOAD / MSTORE / MSTORE8: inline when memory already covers the access; inline growth when
    the frame's buffer has room (the usual append at the free memory pointer), except on the
    cheap path; else the builtin (which reallocates, and fails with OUT_OF_GAS for huge
@@ -1274,7 +1279,7 @@ static void el_op_memory(el_cg *g, uint8_t op) {
     }
 
     LLVMPositionBuilderAtEnd(g->b, slow);
-    evmjit_builtin_id id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+    evmjit_builtin_id id = el_memory_builtin(op);
     LLVMValueRef w2 = el_builtin(g, id, op, n, ops, op == 0x51, true);
     LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(g->b);
     LLVMBuildBr(g->b, join);
@@ -1857,7 +1862,7 @@ static void el_bl_memory(el_cg *g, uint8_t op) {
 
     LLVMPositionBuilderAtEnd(B, slow);
     for (int k = 0; k < n; k++) el_store_limbs(g, g->args, k, ops[k].l);
-    evmjit_builtin_id id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+    evmjit_builtin_id id = el_memory_builtin(op);
     el_builtin_call(g, id, op, g->args, true);
     LLVMValueRef result[4];
     if (op == 0x51) el_limbs_at(g, g->args, 0, result);
@@ -1927,7 +1932,7 @@ static void el_bl_inst(el_cg *g, const el_block *blk, const el_inst *in) {
             el_bl_memory(g, op);
             return;
         }
-        id = op == 0x51 ? EVMJIT_BUILTIN_MLOAD : op == 0x52 ? EVMJIT_BUILTIN_MSTORE : EVMJIT_BUILTIN_MSTORE8;
+        id = el_memory_builtin(op);
         break;
     case 0x54: id = EVMJIT_BUILTIN_SLOAD; break;
     case 0x55: id = EVMJIT_BUILTIN_SSTORE; break;
