@@ -711,7 +711,7 @@ static void limb_ops(void) {
 static void memory_offsets(void) {
     static const char *const offsets[] = {"00", "01", "1f", "20", "21", "3f", "40", "5f", "60", "61", "7f", "80", "0100"};
     static char hex[16384];
-    char name[64];
+    char name[96];
     const char *word = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
     for (int variant = 0; variant < 3; variant++) {
         hex[0] = 0;
