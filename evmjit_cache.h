@@ -1799,77 +1799,63 @@ static const uint64_t evmjit__keccak_rc[24] = {
     0x8000000000008002ULL, 0x8000000000000080ULL, 0x000000000000800aULL, 0x800000008000000aULL,
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL};
 
-static inline uint64_t evmjit__rotl64(uint64_t x, unsigned n) {
-    return n == 0 ? x : (x << n) | (x >> (64 - n));
-}
+#define EVMJIT__ROTL64(x, n) (((x) << (n)) | ((x) >> (64 - (n)))) /* 0 < n < 64 */
 
-/* Keccak-f[1600]: 24 rounds over 25 lanes kept in locals (lane x,y is a##x##y, state
-   index x + 5y). Each round: theta (column parities), rho+pi (rotate each lane and move
-   lane x,y to y,2x+3y), chi (row nonlinearity) and iota (round constant). */
+/* One Keccak-f[1600] round from the 25 lanes A##xy to the lanes E##xy (lane x,y is state
+   index x + 5y): theta's column parities c and their mix d, then one output row y at a
+   time: rho+pi move lane x,y rotated to y,2x+3y (the five b values of a row), chi mixes
+   the row, and iota adds the round constant to lane 0,0. Computing a row and its chi
+   together keeps 5 temporaries live instead of 25, which is what made the compiler spill. */
+#define EVMJIT__KECCAK_ROUND(A, E, rc)                                                       \
+    do {                                                                                     \
+        uint64_t c0 = A##00 ^ A##01 ^ A##02 ^ A##03 ^ A##04;                                 \
+        uint64_t c1 = A##10 ^ A##11 ^ A##12 ^ A##13 ^ A##14;                                 \
+        uint64_t c2 = A##20 ^ A##21 ^ A##22 ^ A##23 ^ A##24;                                 \
+        uint64_t c3 = A##30 ^ A##31 ^ A##32 ^ A##33 ^ A##34;                                 \
+        uint64_t c4 = A##40 ^ A##41 ^ A##42 ^ A##43 ^ A##44;                                 \
+        uint64_t d0 = c4 ^ EVMJIT__ROTL64(c1, 1), d1 = c0 ^ EVMJIT__ROTL64(c2, 1);           \
+        uint64_t d2 = c1 ^ EVMJIT__ROTL64(c3, 1), d3 = c2 ^ EVMJIT__ROTL64(c4, 1);           \
+        uint64_t d4 = c3 ^ EVMJIT__ROTL64(c0, 1);                                            \
+        EVMJIT__KECCAK_ROW(E, 0, A##00 ^ d0, EVMJIT__ROTL64(A##11 ^ d1, 44),                 \
+                           EVMJIT__ROTL64(A##22 ^ d2, 43), EVMJIT__ROTL64(A##33 ^ d3, 21),   \
+                           EVMJIT__ROTL64(A##44 ^ d4, 14));                                  \
+        E##00 ^= (rc);                                                                       \
+        EVMJIT__KECCAK_ROW(E, 1, EVMJIT__ROTL64(A##30 ^ d3, 28), EVMJIT__ROTL64(A##41 ^ d4, 20), \
+                           EVMJIT__ROTL64(A##02 ^ d0, 3), EVMJIT__ROTL64(A##13 ^ d1, 45),    \
+                           EVMJIT__ROTL64(A##24 ^ d2, 61));                                  \
+        EVMJIT__KECCAK_ROW(E, 2, EVMJIT__ROTL64(A##10 ^ d1, 1), EVMJIT__ROTL64(A##21 ^ d2, 6), \
+                           EVMJIT__ROTL64(A##32 ^ d3, 25), EVMJIT__ROTL64(A##43 ^ d4, 8),    \
+                           EVMJIT__ROTL64(A##04 ^ d0, 18));                                  \
+        EVMJIT__KECCAK_ROW(E, 3, EVMJIT__ROTL64(A##40 ^ d4, 27), EVMJIT__ROTL64(A##01 ^ d0, 36), \
+                           EVMJIT__ROTL64(A##12 ^ d1, 10), EVMJIT__ROTL64(A##23 ^ d2, 15),   \
+                           EVMJIT__ROTL64(A##34 ^ d3, 56));                                  \
+        EVMJIT__KECCAK_ROW(E, 4, EVMJIT__ROTL64(A##20 ^ d2, 62), EVMJIT__ROTL64(A##31 ^ d3, 55), \
+                           EVMJIT__ROTL64(A##42 ^ d4, 39), EVMJIT__ROTL64(A##03 ^ d0, 41),   \
+                           EVMJIT__ROTL64(A##14 ^ d1, 2));                                   \
+    } while (0)
+#define EVMJIT__KECCAK_ROW(E, y, v0, v1, v2, v3, v4)                                         \
+    do {                                                                                     \
+        uint64_t b0 = (v0), b1 = (v1), b2 = (v2), b3 = (v3), b4 = (v4);                      \
+        E##0##y = b0 ^ (~b1 & b2);                                                           \
+        E##1##y = b1 ^ (~b2 & b3);                                                           \
+        E##2##y = b2 ^ (~b3 & b4);                                                           \
+        E##3##y = b3 ^ (~b4 & b0);                                                           \
+        E##4##y = b4 ^ (~b0 & b1);                                                           \
+    } while (0)
+
+/* Keccak-f[1600]: 24 rounds, two per iteration so that the lanes alternate between the a
+   and e locals without copies. */
 static void evmjit__keccakf(uint64_t s[25]) {
-    uint64_t a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4], a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9], a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14], a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19], a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
-    for (int round = 0; round < 24; round++) {
-        uint64_t c0 = a00 ^ a01 ^ a02 ^ a03 ^ a04;
-        uint64_t c1 = a10 ^ a11 ^ a12 ^ a13 ^ a14;
-        uint64_t c2 = a20 ^ a21 ^ a22 ^ a23 ^ a24;
-        uint64_t c3 = a30 ^ a31 ^ a32 ^ a33 ^ a34;
-        uint64_t c4 = a40 ^ a41 ^ a42 ^ a43 ^ a44;
-        uint64_t d0 = c4 ^ evmjit__rotl64(c1, 1);
-        uint64_t d1 = c0 ^ evmjit__rotl64(c2, 1);
-        uint64_t d2 = c1 ^ evmjit__rotl64(c3, 1);
-        uint64_t d3 = c2 ^ evmjit__rotl64(c4, 1);
-        uint64_t d4 = c3 ^ evmjit__rotl64(c0, 1);
-        uint64_t b00 = evmjit__rotl64(a00 ^ d0, 0);
-        uint64_t b10 = evmjit__rotl64(a11 ^ d1, 44);
-        uint64_t b20 = evmjit__rotl64(a22 ^ d2, 43);
-        uint64_t b30 = evmjit__rotl64(a33 ^ d3, 21);
-        uint64_t b40 = evmjit__rotl64(a44 ^ d4, 14);
-        uint64_t b01 = evmjit__rotl64(a30 ^ d3, 28);
-        uint64_t b11 = evmjit__rotl64(a41 ^ d4, 20);
-        uint64_t b21 = evmjit__rotl64(a02 ^ d0, 3);
-        uint64_t b31 = evmjit__rotl64(a13 ^ d1, 45);
-        uint64_t b41 = evmjit__rotl64(a24 ^ d2, 61);
-        uint64_t b02 = evmjit__rotl64(a10 ^ d1, 1);
-        uint64_t b12 = evmjit__rotl64(a21 ^ d2, 6);
-        uint64_t b22 = evmjit__rotl64(a32 ^ d3, 25);
-        uint64_t b32 = evmjit__rotl64(a43 ^ d4, 8);
-        uint64_t b42 = evmjit__rotl64(a04 ^ d0, 18);
-        uint64_t b03 = evmjit__rotl64(a40 ^ d4, 27);
-        uint64_t b13 = evmjit__rotl64(a01 ^ d0, 36);
-        uint64_t b23 = evmjit__rotl64(a12 ^ d1, 10);
-        uint64_t b33 = evmjit__rotl64(a23 ^ d2, 15);
-        uint64_t b43 = evmjit__rotl64(a34 ^ d3, 56);
-        uint64_t b04 = evmjit__rotl64(a20 ^ d2, 62);
-        uint64_t b14 = evmjit__rotl64(a31 ^ d3, 55);
-        uint64_t b24 = evmjit__rotl64(a42 ^ d4, 39);
-        uint64_t b34 = evmjit__rotl64(a03 ^ d0, 41);
-        uint64_t b44 = evmjit__rotl64(a14 ^ d1, 2);
-        a00 = b00 ^ (~b10 & b20);
-        a10 = b10 ^ (~b20 & b30);
-        a20 = b20 ^ (~b30 & b40);
-        a30 = b30 ^ (~b40 & b00);
-        a40 = b40 ^ (~b00 & b10);
-        a01 = b01 ^ (~b11 & b21);
-        a11 = b11 ^ (~b21 & b31);
-        a21 = b21 ^ (~b31 & b41);
-        a31 = b31 ^ (~b41 & b01);
-        a41 = b41 ^ (~b01 & b11);
-        a02 = b02 ^ (~b12 & b22);
-        a12 = b12 ^ (~b22 & b32);
-        a22 = b22 ^ (~b32 & b42);
-        a32 = b32 ^ (~b42 & b02);
-        a42 = b42 ^ (~b02 & b12);
-        a03 = b03 ^ (~b13 & b23);
-        a13 = b13 ^ (~b23 & b33);
-        a23 = b23 ^ (~b33 & b43);
-        a33 = b33 ^ (~b43 & b03);
-        a43 = b43 ^ (~b03 & b13);
-        a04 = b04 ^ (~b14 & b24);
-        a14 = b14 ^ (~b24 & b34);
-        a24 = b24 ^ (~b34 & b44);
-        a34 = b34 ^ (~b44 & b04);
-        a44 = b44 ^ (~b04 & b14);
-        a00 ^= evmjit__keccak_rc[round];
+    uint64_t a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4];
+    uint64_t a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9];
+    uint64_t a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14];
+    uint64_t a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19];
+    uint64_t a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
+    uint64_t e00, e10, e20, e30, e40, e01, e11, e21, e31, e41, e02, e12, e22, e32, e42;
+    uint64_t e03, e13, e23, e33, e43, e04, e14, e24, e34, e44;
+    for (int round = 0; round < 24; round += 2) {
+        EVMJIT__KECCAK_ROUND(a, e, evmjit__keccak_rc[round]);
+        EVMJIT__KECCAK_ROUND(e, a, evmjit__keccak_rc[round + 1]);
     }
     s[0] = a00; s[1] = a10; s[2] = a20; s[3] = a30; s[4] = a40;
     s[5] = a01; s[6] = a11; s[7] = a21; s[8] = a31; s[9] = a41;
@@ -1877,6 +1863,9 @@ static void evmjit__keccakf(uint64_t s[25]) {
     s[15] = a03; s[16] = a13; s[17] = a23; s[18] = a33; s[19] = a43;
     s[20] = a04; s[21] = a14; s[22] = a24; s[23] = a34; s[24] = a44;
 }
+#undef EVMJIT__KECCAK_ROW
+#undef EVMJIT__KECCAK_ROUND
+#undef EVMJIT__ROTL64
 
 static inline uint64_t evmjit__load_le64(const uint8_t *p) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
