@@ -1979,6 +1979,13 @@ static void el_bl_inst(el_cg *g, const el_block *blk, const el_inst *in) {
     }
 }
 
+/* The baseline tier starts a new LLVM basic block every EL_BL_BLOCK_INSTS instructions of a
+   section: LLVM's O0 code generator is superlinear in the length of a basic block (24 KiB of
+   PUSH1 5 MUL, one section of 8,000 runtime calls: 3.0 G instructions of compilation in one
+   block, 2.0 G split), and the register spills at each split cost little at this length. */
+#ifndef EL_BL_BLOCK_INSTS
+#define EL_BL_BLOCK_INSTS 32
+#endif
 static void el_block_gen(el_cg *g, const el_block *blk) {
     const el_inst *insts = g->a->insts;
     LLVMPositionBuilderAtEnd(g->b, blk->bb);
@@ -2020,10 +2027,18 @@ static void el_block_gen(el_cg *g, const el_block *blk) {
         el_section(g, i, e);
         g->gas_ahead = 0;
         for (uint32_t k = i; k < e; k++) g->gas_ahead += insts[k].gas;
-        for (; i < e && !g->failed; i++) {
+        for (uint32_t run = 0; i < e && !g->failed; i++, run++) {
             g->gas_ahead -= insts[i].gas; /* static gas charged early for the rest of the section */
-            if (g->baseline) el_bl_inst(g, blk, &insts[i]);
-            else el_inst_gen(g, blk, &insts[i]);
+            if (g->baseline) {
+                if (run && run % EL_BL_BLOCK_INSTS == 0) {
+                    LLVMBasicBlockRef next = el_new_bb(g);
+                    LLVMBuildBr(g->b, next);
+                    LLVMPositionBuilderAtEnd(g->b, next);
+                }
+                el_bl_inst(g, blk, &insts[i]);
+            } else {
+                el_inst_gen(g, blk, &insts[i]);
+            }
         }
         if (g->terminated) return;
     }
