@@ -2791,6 +2791,12 @@ static evmjit_status_code evmjit__op_keccak256(evmjit_frame *f, evmjit_word *arg
     return EVMJIT_SUCCESS;
 }
 
+/* MLOAD/MSTORE/MSTORE8 fast path: [offset, offset+width) lies inside the memory already
+   paid for, so no growth and no gas (width >= 1). */
+static inline bool evmjit__in_memory(const evmjit_frame *f, evmjit_word offset, uint64_t width) {
+    return f->memory_size >= width && evmjit__word_fits64(offset) && offset.w[0] <= f->memory_size - width;
+}
+
 /* MLOAD/MSTORE/MSTORE8 slow path: grow memory for [offset, offset+width). */
 static evmjit_status_code evmjit__op_memory_access(evmjit_frame *f, evmjit_word offset,
                                                    uint64_t width, uint64_t *off) {
@@ -3517,14 +3523,14 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
         case 0x47: --sp; EVMJIT__CALL_BUILTIN(evmjit__op_selfbalance(f, sp)); break;
         case 0x50: sp++; break;
         case 0x51:
-            if (f->memory_size >= 32 && evmjit__word_fits64(sp[0]) && sp[0].w[0] <= f->memory_size - 32) {
+            if (evmjit__in_memory(f, sp[0], 32)) {
                 sp[0] = evmjit__word_from_be32(f->memory + sp[0].w[0]);
             } else {
                 EVMJIT__CALL_BUILTIN(evmjit__op_mload(f, sp));
             }
             break;
         case 0x52:
-            if (f->memory_size >= 32 && evmjit__word_fits64(sp[0]) && sp[0].w[0] <= f->memory_size - 32) {
+            if (evmjit__in_memory(f, sp[0], 32)) {
                 evmjit__word_to_be(sp[1], f->memory + sp[0].w[0]);
             } else {
                 EVMJIT__CALL_BUILTIN(evmjit__op_mstore(f, sp));
@@ -3532,7 +3538,7 @@ EVMJIT_API evmjit_status_code evmjit_interpret(evmjit_frame *f) {
             sp += 2;
             break;
         case 0x53:
-            if (evmjit__word_fits64(sp[0]) && sp[0].w[0] < f->memory_size) {
+            if (evmjit__in_memory(f, sp[0], 1)) {
                 f->memory[sp[0].w[0]] = (uint8_t)sp[1].w[0];
             } else {
                 EVMJIT__CALL_BUILTIN(evmjit__op_mstore8(f, sp));
