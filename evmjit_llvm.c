@@ -42,9 +42,12 @@
         |           (i256 goes through SelectionDAG, which dominates the full tier's compile
         |           time); common word operations inline on limbs, the rest calls
         |           evmjit_rt_XX, the full tier's code for that operation compiled once per
-        |           process (el_rt_gen), or a builtin; dynamic jumps through a table
+        |           process (el_rt_gen), or a builtin; dynamic jumps through a table; the
+        |           functions return to a driver loop (el_bl_driver) instead of tail
+        |           calling each other, and memory byte order is reversed by a call
+        |           (evmjit_rt_rev32): the fast selector handles neither tail calls nor bswap
         v
-     verify (debug builds) -> LLVMRunPasses(mem2reg for the baseline tier, else a short
+     verify (see EVMJIT_LLVM_VERIFY) -> LLVMRunPasses(mem2reg for the baseline tier, else a short
         |                     function pipeline) -> TargetMachine (host CPU without AVX;
         |                     CodeGenLevelNone for the baseline tier) -> object
         |
@@ -65,6 +68,8 @@
    pointers in the frame (frame->builtins, frame->msg, ...), so an AOT object has no
    undefined symbols beyond libc (memcpy/memset).
 
+   EVMJIT_LLVM_VERIFY (environment) runs LLVM's IR verifier on the baseline tier too (the
+   other tiers always verify); the tests set it.
    Debugging aids (environment): EVMJIT_LLVM_STATS prints the analysis counts, phase times
    and object size of each compilation, EVMJIT_LLVM_DUMP the optimised IR, EVMJIT_LLVM_NO_BASELINE
    compiles level 2 on the full tier at once, EVMJIT_LLVM_FASTCG
@@ -681,10 +686,15 @@ typedef struct el_cg {
     bool cheap;                            /* the cheap path: no inline memory growth */
     bool baseline;                         /* the baseline tier: see el_bl_inst */
     LLVMValueRef rt[256];                  /* baseline: declarations of evmjit_rt_XX */
+    LLVMValueRef rev32;                    /* baseline: evmjit_rt_rev32, see el_rt_gen */
     LLVMTypeRef rt_ty;                     /* void (ptr frame, ptr args) */
     LLVMValueRef grow;                     /* i64 (frame, size, end, gas): see el_grow_fn */
     LLVMTypeRef grow_ty;
-    LLVMTypeRef block_ty;                  /* i32 (ptr frame, i64 len, i64 gas, i64 aux) */
+    LLVMTypeRef block_ty;                  /* i32 (ptr frame, i64 len, i64 gas, i64 aux);
+                                              baseline: i32 (ptr frame, ptr state) */
+    int32_t *fn_num;                       /* baseline: per head block, its function's number */
+    int32_t dispatch_num;                  /* baseline: the dispatch function's */
+    LLVMValueRef state;                    /* baseline: the driver's {len, gas, pc} */
     int32_t cur_head;
     LLVMValueRef classify;  /* i32 classify(i64 base, i64 gas, i32 first): see el_classifier */
     LLVMTypeRef classify_ty;
@@ -1442,6 +1452,27 @@ static void el_op_addmod(el_cg *g) {
     el_push(g, phi);
 }
 
+/* A baseline function's return value at or above EL_NEXT_FN: call function number
+   r - EL_NEXT_FN next (statuses are small: -3 to about 20). */
+#define EL_NEXT_FN (1 << 20)
+
+/* The baseline tier's state field k (0 the stack length, 1 gas, 2 the pc of a dynamic jump):
+   an i64 in the driver's frame (see el_gen). */
+static LLVMValueRef el_state_field(el_cg *g, int k) {
+    LLVMValueRef idx = el_c64(g, k);
+    return LLVMBuildGEP2(g->b, g->i64, g->state, &idx, 1, "");
+}
+
+/* The baseline tier's edge between functions: the state goes to the driver, which calls
+   function number `num` next. LLVM's fast instruction selector cannot do tail calls (each
+   one went through SelectionDAG, about 9% of a baseline compile); a return and a call can. */
+static void el_bl_transfer(el_cg *g, int32_t num, LLVMValueRef len, LLVMValueRef gas, LLVMValueRef pc) {
+    LLVMBuildStore(g->b, len, el_state_field(g, 0));
+    LLVMBuildStore(g->b, gas, el_state_field(g, 1));
+    if (pc) LLVMBuildStore(g->b, pc, el_state_field(g, 2));
+    LLVMBuildRet(g->b, el_c32(g, EL_NEXT_FN + num));
+}
+
 /* Ends the function with a guaranteed tail call: the stack length and gas travel in
    registers, the stack items are already in memory. */
 static void el_ret_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef *args /* [4]: block_ty's */) {
@@ -1453,10 +1484,12 @@ static void el_ret_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef *args /* [4
 #endif
     LLVMBuildRet(g->b, call);
 }
-static void el_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef aux) {
+/* Leaves for function fn (baseline: number num), aux its pc for the dispatch, else 0. */
+static void el_tail_call(el_cg *g, LLVMValueRef fn, int32_t num, LLVMValueRef aux) {
     LLVMValueRef args[4] = {g->frame, LLVMBuildLoad2(g->b, g->i64, g->len_var, ""),
                             LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), aux};
-    el_ret_tail_call(g, fn, args);
+    if (g->baseline) el_bl_transfer(g, num, args[1], args[2], fn == g->dispatch ? aux : NULL);
+    else el_ret_tail_call(g, fn, args);
 }
 
 /* Continue at block `target` (after el_flush): a branch inside this function, a tail call
@@ -1477,7 +1510,7 @@ static void el_goto(el_cg *g, int32_t target) {
         LLVMBuildRet(g->b, el_c32(g, EVMJIT_INTERNAL_ERROR));
         return;
     }
-    el_tail_call(g, g->fns[target], el_c64(g, 0));
+    el_tail_call(g, g->fns[target], g->baseline ? g->fn_num[target] : 0, el_c64(g, 0));
 }
 
 /* A new block of this function from which to continue at `target`. */
@@ -1552,7 +1585,7 @@ static void el_jump(el_cg *g, const el_block *blk, bool conditional) {
         }
         el_br_likely(g, inside, in, el_ret_block(g, &g->badjump_bb, EVMJIT_BAD_JUMP_DESTINATION));
         LLVMPositionBuilderAtEnd(g->b, in);
-        el_tail_call(g, g->dispatch, pc ? pc : LLVMBuildTrunc(g->b, dest, g->i64, ""));
+        el_tail_call(g, g->dispatch, g->dispatch_num, pc ? pc : LLVMBuildTrunc(g->b, dest, g->i64, ""));
         LLVMPositionBuilderAtEnd(g->b, saved);
     }
     if (!conditional) {
@@ -1845,38 +1878,39 @@ static void el_bl_memory(el_cg *g, uint8_t op) {
     LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
     el_br_likely(g, inside, fast, slow);
 
+    /* The byte order is reversed by evmjit_rt_rev32 (or here for a constant): an i64 bswap
+       is a call LLVM's fast instruction selector hands to SelectionDAG, which costs as much
+       as dozens of simple instructions. MLOAD's result comes back in args[0] on both paths. */
     LLVMPositionBuilderAtEnd(B, fast);
     LLVMValueRef base = LLVMBuildGEP2(B, g->i8, el_frame_load(g, g->ptr, offsetof(evmjit_frame, memory)),
                                       (LLVMValueRef *)&off[0], 1, "");
-    LLVMValueRef loaded[4] = {NULL, NULL, NULL, NULL};
-    for (int k = 0; k < (op == 0x53 ? 1 : 4); k++) {
-        LLVMValueRef at = el_c64(g, 8 * (3 - k)), p = LLVMBuildGEP2(B, g->i8, base, &at, 1, "");
-        if (op == 0x53)
-            el_store_t(g, LLVMBuildTrunc(B, ops[1].l[0], g->i8, ""), base, 1, EL_T_MEMORY);
-        else if (op == 0x52)
-            el_store_t(g, el_call1(g, g->bswap64_ty, g->bswap64, ops[1].l[k]), p, 1, EL_T_MEMORY);
-        else
-            loaded[k] = el_call1(g, g->bswap64_ty, g->bswap64, el_tbaa(g, el_load(g, g->i64, p, 1), EL_T_MEMORY));
+    bool constant = op == 0x52;
+    for (int k = 0; k < 4 && constant; k++) constant = LLVMIsAConstantInt(ops[1].l[k]) != NULL;
+    if (op == 0x53) {
+        el_store_t(g, LLVMBuildTrunc(B, ops[1].l[0], g->i8, ""), base, 1, EL_T_MEMORY);
+    } else if (constant) {
+        for (int k = 0; k < 4; k++) {
+            LLVMValueRef at = el_c64(g, 8 * (3 - k)), p = LLVMBuildGEP2(B, g->i8, base, &at, 1, "");
+            uint64_t v = LLVMConstIntGetZExtValue(ops[1].l[k]);
+            el_store_t(g, el_c64(g, (int64_t)__builtin_bswap64(v)), p, 1, EL_T_MEMORY);
+        }
+    } else {
+        if (op == 0x52) el_store_limbs(g, g->args, 0, ops[1].l);
+        if (!g->rev32) g->rev32 = LLVMAddFunction(g->mod, "evmjit_rt_rev32", g->rt_ty);
+        LLVMValueRef args[2] = {op == 0x52 ? base : g->args, op == 0x52 ? g->args : base};
+        LLVMBuildCall2(B, g->rt_ty, g->rev32, args, 2, "");
     }
     LLVMBuildBr(B, join);
 
     LLVMPositionBuilderAtEnd(B, slow);
     for (int k = 0; k < n; k++) el_store_limbs(g, g->args, k, ops[k].l);
-    evmjit_builtin_id id = el_memory_builtin(op);
-    el_builtin_call(g, id, op, g->args, true);
-    LLVMValueRef result[4];
-    if (op == 0x51) el_limbs_at(g, g->args, 0, result);
-    LLVMBasicBlockRef slow_end = LLVMGetInsertBlock(B);
+    el_builtin_call(g, el_memory_builtin(op), op, g->args, true);
     LLVMBuildBr(B, join);
 
     LLVMPositionBuilderAtEnd(B, join);
     if (op != 0x51) return;
-    LLVMBasicBlockRef from[2] = {fast, slow_end};
-    for (int k = 0; k < 4; k++) {
-        LLVMValueRef phi = LLVMBuildPhi(B, g->i64, ""), vals[2] = {loaded[k], result[k]};
-        LLVMAddIncoming(phi, vals, from, 2);
-        result[k] = phi;
-    }
+    LLVMValueRef result[4];
+    el_limbs_at(g, g->args, 0, result);
     el_push_limbs(g, result);
 }
 
@@ -2055,47 +2089,77 @@ static LLVMValueRef el_intrinsic(el_cg *g, const char *name, LLVMTypeRef *tys, u
 
 /* The baseline tier's dispatch (the full tier's is a switch, which LLVM's optimising code
    generator turns into a jump table, but its O0 one into a chain of compares): a constant
-   table of 16-bit slots, one per code byte (0: not a JUMPDEST function), and one of the
-   functions; a pc that is no case continues at `other` (the JUMPDEST runs, then a bad jump).
-   The caller guarantees pc < code size. */
+   table of 16-bit slots, one per code byte (0: not a JUMPDEST function, else its number + 1);
+   a pc that is no case continues at `other` (the JUMPDEST runs, then a bad jump). The caller
+   guarantees pc < code size; the state (stack length, gas) passes on unchanged. */
 static void el_dispatch_table(el_cg *g, LLVMValueRef pc, LLVMBasicBlockRef other) {
     const el_analysis *a = g->a;
     uint16_t *slot = (uint16_t *)calloc(a->code_size ? a->code_size : 1, sizeof *slot);
-    LLVMValueRef *fns = (LLVMValueRef *)calloc(a->reach_jumpdests + 1, sizeof *fns);
-    if (!slot || !fns) {
-        free(slot);
-        free(fns);
+    if (!slot) {
         g->failed = true;
         el_err(g->err, g->err_size, "out of memory in code generation");
         return;
     }
-    unsigned n = 0;
-    for (uint32_t bi = 0; bi < a->n_blocks && n < a->reach_jumpdests && n < 65535; bi++)
-        if (a->blocks[bi].jumpdest && a->blocks[bi].reachable && g->fns[bi]) {
-            fns[n++] = g->fns[bi];
-            slot[a->insts[a->blocks[bi].first].pc] = (uint16_t)n;
-        }
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++)
+        if (a->blocks[bi].jumpdest && a->blocks[bi].reachable && g->fns[bi] && g->fn_num[bi] < 65535)
+            slot[a->insts[a->blocks[bi].first].pc] = (uint16_t)(g->fn_num[bi] + 1);
     LLVMValueRef slots = LLVMAddGlobal(g->mod, LLVMArrayType2(g->i8, 2 * a->code_size), "dispatch_slots");
     LLVMSetInitializer(slots, LLVMConstStringInContext(g->ctx, (const char *)slot, (unsigned)(2 * a->code_size), 1));
-    LLVMValueRef table = LLVMAddGlobal(g->mod, LLVMArrayType2(g->ptr, n), "dispatch_fns");
-    LLVMSetInitializer(table, LLVMConstArray2(g->ptr, fns, n));
-    LLVMValueRef globals[2] = {slots, table};
-    for (int k = 0; k < 2; k++) {
-        LLVMSetGlobalConstant(globals[k], 1);
-        LLVMSetLinkage(globals[k], LLVMPrivateLinkage);
-        LLVMSetAlignment(globals[k], 8);
-    }
+    LLVMSetGlobalConstant(slots, 1);
+    LLVMSetLinkage(slots, LLVMPrivateLinkage);
+    LLVMSetAlignment(slots, 8);
     free(slot);
-    free(fns);
     LLVMValueRef sp = LLVMBuildGEP2(g->b, LLVMInt16TypeInContext(g->ctx), slots, &pc, 1, "");
-    LLVMValueRef k = LLVMBuildZExt(g->b, el_load(g, LLVMInt16TypeInContext(g->ctx), sp, 2), g->i64, "");
-    LLVMBasicBlockRef call = el_new_bb(g);
-    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, k, el_c64(g, 0), ""), call, other);
-    LLVMPositionBuilderAtEnd(g->b, call);
-    LLVMValueRef idx = LLVMBuildSub(g->b, k, el_c64(g, 1), "");
+    LLVMValueRef k = LLVMBuildZExt(g->b, el_load(g, LLVMInt16TypeInContext(g->ctx), sp, 2), g->i32, "");
+    LLVMBasicBlockRef go = el_new_bb(g);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, k, el_c32(g, 0), ""), go, other);
+    LLVMPositionBuilderAtEnd(g->b, go);
+    LLVMBuildRet(g->b, LLVMBuildAdd(g->b, k, el_c32(g, EL_NEXT_FN - 1), ""));
+}
+
+/* The baseline tier's exported function: the driver. It holds the state {stack length, gas,
+   pc} and calls function after function (number r - EL_NEXT_FN) until one returns a status. */
+static void el_bl_driver(el_cg *g, int32_t n_fns) {
+    LLVMContextRef C = g->ctx;
+    LLVMValueRef *fns = (LLVMValueRef *)calloc((size_t)n_fns + 1, sizeof *fns);
+    if (!fns) {
+        g->failed = true;
+        el_err(g->err, g->err_size, "out of memory in code generation");
+        return;
+    }
+    const el_analysis *a = g->a;
+    for (uint32_t bi = 0; bi < a->n_blocks; bi++)
+        if (g->fns[bi]) fns[g->fn_num[bi]] = g->fns[bi];
+    if (g->dispatch) fns[g->dispatch_num] = g->dispatch;
+    LLVMValueRef table = LLVMAddGlobal(g->mod, LLVMArrayType2(g->ptr, (uint64_t)n_fns), "evmjit_fns");
+    LLVMSetInitializer(table, LLVMConstArray2(g->ptr, fns, (uint64_t)n_fns));
+    free(fns);
+    LLVMSetGlobalConstant(table, 1);
+    LLVMSetLinkage(table, LLVMPrivateLinkage);
+    LLVMSetAlignment(table, 8);
+
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, g->fn, ""), loop = LLVMAppendBasicBlockInContext(C, g->fn, ""),
+                      next = LLVMAppendBasicBlockInContext(C, g->fn, ""), done = LLVMAppendBasicBlockInContext(C, g->fn, "");
+    LLVMPositionBuilderAtEnd(g->b, entry);
+    g->state = LLVMBuildAlloca(g->b, LLVMArrayType2(g->i64, 3), "state");
+    LLVMBuildStore(g->b, el_c64(g, 0), el_state_field(g, 0));
+    LLVMBuildStore(g->b, el_frame_load(g, g->i64, offsetof(evmjit_frame, gas)), el_state_field(g, 1));
+    LLVMValueRef args[2] = {g->frame, g->state};
+    LLVMValueRef r0 = LLVMBuildCall2(g->b, g->block_ty, g->fns[0], args, 2, "");
+    LLVMBuildBr(g->b, loop);
+    LLVMPositionBuilderAtEnd(g->b, loop);
+    LLVMValueRef r = LLVMBuildPhi(g->b, g->i32, "");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, r, el_c32(g, EL_NEXT_FN), ""), next, done);
+    LLVMPositionBuilderAtEnd(g->b, next);
+    LLVMValueRef idx = LLVMBuildZExt(g->b, LLVMBuildSub(g->b, r, el_c32(g, EL_NEXT_FN), ""), g->i64, "");
     LLVMValueRef fn = el_load(g, g->ptr, LLVMBuildGEP2(g->b, g->ptr, table, &idx, 1, ""), 8);
-    LLVMValueRef args[4] = {g->frame, LLVMGetParam(g->fn, 1), LLVMGetParam(g->fn, 2), el_c64(g, 0)};
-    el_ret_tail_call(g, fn, args);
+    LLVMValueRef r1 = LLVMBuildCall2(g->b, g->block_ty, fn, args, 2, "");
+    LLVMBuildBr(g->b, loop);
+    LLVMValueRef inc[2] = {r0, r1};
+    LLVMBasicBlockRef from[2] = {entry, next};
+    LLVMAddIncoming(r, inc, from, 2);
+    LLVMPositionBuilderAtEnd(g->b, done);
+    LLVMBuildRet(g->b, r);
 }
 
 /* Types, intrinsics and metadata every module uses. */
@@ -2156,14 +2220,17 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
     const el_analysis *a = g->a;
     el_block *blocks = (el_block *)a->blocks; /* func and bb fields are ours to fill */
     g->fns = (LLVMValueRef *)calloc(a->n_blocks + 1, sizeof *g->fns);
-    if (!g->fns) {
+    g->fn_num = (int32_t *)calloc(a->n_blocks + 1, sizeof *g->fn_num);
+    if (!g->fns || !g->fn_num) {
+        free(g->fns);
+        free(g->fn_num);
         el_err(g->err, g->err_size, "out of memory in code generation");
         return EVMJIT_ERR_OUT_OF_MEMORY;
     }
-    LLVMTypeRef bt[4] = {g->ptr, g->i64, g->i64, g->i64};
-    g->block_ty = LLVMFunctionType(g->i32, bt, 4, 0);
+    LLVMTypeRef bt[4] = {g->ptr, g->i64, g->i64, g->i64}, bl_bt[2] = {g->ptr, g->ptr};
+    g->block_ty = g->baseline ? LLVMFunctionType(g->i32, bl_bt, 2, 0) : LLVMFunctionType(g->i32, bt, 4, 0);
     LLVMAttributeRef nounwind = LLVMCreateEnumAttribute(C, LLVMGetEnumAttributeKindForName("nounwind", 8), 0);
-    int32_t head = -1;
+    int32_t head = -1, n_fns = 0;
     for (uint32_t bi = 0; bi < a->n_blocks; bi++) {
         if (!blocks[bi].reachable) continue;
         if (bi == 0 || blocks[bi].jumpdest) {
@@ -2173,31 +2240,48 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
             g->fns[bi] = LLVMAddFunction(g->mod, blocks[bi].first < blocks[bi].end ? name : "b_end", g->block_ty);
             LLVMSetLinkage(g->fns[bi], LLVMInternalLinkage);
             LLVMAddAttributeAtIndex(g->fns[bi], LLVMAttributeFunctionIndex, nounwind);
+            g->fn_num[bi] = n_fns++;
         }
         blocks[bi].func = head;
     }
-
-    /* the exported entry: gas from the frame, stack empty */
-    LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(C, g->fn, ""));
-    LLVMValueRef entry_args[4] = {g->frame, el_c64(g, 0), el_frame_load(g, g->i64, offsetof(evmjit_frame, gas)),
-                                  el_c64(g, 0)};
-    LLVMValueRef first = LLVMBuildCall2(g->b, g->block_ty, g->fns[0], entry_args, 4, "");
-    LLVMSetTailCall(first, 1);
-    LLVMBuildRet(g->b, first);
-
-    /* dynamic jumps: one switch over every JUMPDEST, each case a tail call */
     if (a->has_dynamic) {
         g->dispatch = LLVMAddFunction(g->mod, "dispatch", g->block_ty);
         LLVMSetLinkage(g->dispatch, LLVMInternalLinkage);
         LLVMAddAttributeAtIndex(g->dispatch, LLVMAttributeFunctionIndex, nounwind);
+        g->dispatch_num = n_fns++;
+    }
+
+    /* the exported entry: gas from the frame, stack empty */
+    if (g->baseline) {
+        el_bl_driver(g, n_fns);
+    } else {
+        LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(C, g->fn, ""));
+        LLVMValueRef entry_args[4] = {g->frame, el_c64(g, 0), el_frame_load(g, g->i64, offsetof(evmjit_frame, gas)),
+                                      el_c64(g, 0)};
+        LLVMValueRef first = LLVMBuildCall2(g->b, g->block_ty, g->fns[0], entry_args, 4, "");
+        LLVMSetTailCall(first, 1);
+        LLVMBuildRet(g->b, first);
+    }
+
+    /* dynamic jumps: one switch over every JUMPDEST, each case a tail call */
+    if (a->has_dynamic && !g->failed) {
         g->fn = g->dispatch;
         g->frame = LLVMGetParam(g->fn, 0);
         LLVMBasicBlockRef sw_bb = el_new_bb(g), bad = el_new_bb(g), runs_bb = a->n_runs ? el_new_bb(g) : bad;
+        LLVMPositionBuilderAtEnd(g->b, sw_bb);
+        LLVMValueRef pc, gas;
+        if (g->baseline) {
+            g->state = LLVMGetParam(g->fn, 1);
+            pc = el_load(g, g->i64, el_state_field(g, 2), 8);
+            gas = el_load(g, g->i64, el_state_field(g, 1), 8);
+        } else {
+            pc = LLVMGetParam(g->fn, 3);
+            gas = LLVMGetParam(g->fn, 2);
+        }
         LLVMPositionBuilderAtEnd(g->b, bad);
         LLVMBuildRet(g->b, el_c32(g, EVMJIT_BAD_JUMP_DESTINATION));
         /* not a case: one range check per JUMPDEST run (pc - first <u last - first), which
            charges the JUMPDESTs skipped and enters the run's last one */
-        LLVMValueRef pc = LLVMGetParam(g->fn, 3), gas = LLVMGetParam(g->fn, 2);
         LLVMBasicBlockRef check = runs_bb, oog = NULL;
         for (uint32_t r = 0; r < a->n_runs && !g->failed; r++) {
             const el_jdrun *run = &a->runs[r];
@@ -2221,8 +2305,13 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
             LLVMValueRef left = LLVMBuildSub(g->b, gas, LLVMBuildSub(g->b, el_c64(g, run->last_pc), pc, ""), "");
             LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, left, el_c64(g, 0), ""), go, oog);
             LLVMPositionBuilderAtEnd(g->b, go);
-            LLVMValueRef args[4] = {g->frame, LLVMGetParam(g->fn, 1), left, el_c64(g, 0)};
-            el_ret_tail_call(g, target_fn, args);
+            if (g->baseline) {
+                LLVMBuildStore(g->b, left, el_state_field(g, 1));
+                LLVMBuildRet(g->b, el_c32(g, EL_NEXT_FN + g->fn_num[run->last_block]));
+            } else {
+                LLVMValueRef args[4] = {g->frame, LLVMGetParam(g->fn, 1), left, el_c64(g, 0)};
+                el_ret_tail_call(g, target_fn, args);
+            }
             check = next;
         }
         LLVMPositionBuilderAtEnd(g->b, sw_bb);
@@ -2263,9 +2352,17 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
         g->msg = el_frame_load(g, g->ptr, offsetof(evmjit_frame, msg));
         g->builtins = el_frame_load(g, g->ptr, offsetof(evmjit_frame, builtins));
         /* a statically known entry depth replaces the parameter: stack checks fold away */
-        LLVMBuildStore(g->b, blocks[bi].depth >= 0 ? el_c64(g, blocks[bi].depth) : LLVMGetParam(g->fn, 1),
-                       g->len_var);
-        LLVMBuildStore(g->b, LLVMGetParam(g->fn, 2), g->gas_var);
+        LLVMValueRef len_in, gas_in;
+        if (g->baseline) {
+            g->state = LLVMGetParam(g->fn, 1);
+            len_in = blocks[bi].depth >= 0 ? NULL : el_load(g, g->i64, el_state_field(g, 0), 8);
+            gas_in = el_load(g, g->i64, el_state_field(g, 1), 8);
+        } else {
+            len_in = LLVMGetParam(g->fn, 1);
+            gas_in = LLVMGetParam(g->fn, 2);
+        }
+        LLVMBuildStore(g->b, blocks[bi].depth >= 0 ? el_c64(g, blocks[bi].depth) : len_in, g->len_var);
+        LLVMBuildStore(g->b, gas_in, g->gas_var);
         uint32_t last = bi;
         for (uint32_t k = bi; k < a->n_blocks; k++) {
             if (k > bi && blocks[k].reachable && g->fns[k]) break;
@@ -2279,7 +2376,9 @@ static evmjit_error el_gen(el_cg *g, const char *symbol) {
             if (blocks[k].reachable && blocks[k].func == (int32_t)bi) el_block_gen(g, &blocks[k]);
     }
     free(g->fns);
+    free(g->fn_num);
     g->fns = NULL;
+    g->fn_num = NULL;
     if (!g->failed) {
         if (g->n_events) el_classifier(g);
         else LLVMDeleteFunction(g->classify);
@@ -2339,6 +2438,16 @@ static evmjit_error el_rt_gen(el_cg *g) {
         in.defined = 1;
         el_inst_gen(g, NULL, &in);
         el_write_back(g);
+        LLVMBuildRetVoid(g->b);
+    }
+    /* void evmjit_rt_rev32(ptr dst, ptr src): 32 bytes in reverse order, the conversion
+       between EVM memory (big-endian) and four little-endian limbs (el_bl_memory) */
+    if (!g->failed) {
+        LLVMValueRef f = LLVMAddFunction(g->mod, "evmjit_rt_rev32", g->rt_ty);
+        LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, nounwind);
+        LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, f, ""));
+        LLVMValueRef w = el_bswap(g, el_load(g, g->i256, LLVMGetParam(f, 1), 1));
+        el_store(g, w, LLVMGetParam(f, 0), 1);
         LLVMBuildRetVoid(g->b);
     }
     free(g->vs);
@@ -2644,8 +2753,10 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
     LLVMDisposeBuilder(g.b);
     el_analysis_free(&a);
     uint64_t t2 = el_now_ns(), t3 = t2, t4 = t2;
-#ifndef NDEBUG
-    if (r == EVMJIT_OK) {
+    /* The verifier costs about 8% of a baseline compile, which a caller waits for; the full
+       tier and AOT (background work, kept for long) always verify, the baseline tier when
+       EVMJIT_LLVM_VERIFY is set, as test.sh and tests/test_llvm.c do for every test. */
+    if (r == EVMJIT_OK && (!baseline || getenv("EVMJIT_LLVM_VERIFY"))) {
         char *msg = NULL;
         if (LLVMVerifyModule(mod, LLVMReturnStatusAction, &msg)) {
             el_err(err, n, "internal: invalid IR: %.200s", msg ? msg : "?");
@@ -2653,7 +2764,6 @@ static evmjit_error el_compile_object(el_compiler *c, const uint8_t *code, size_
         }
         LLVMDisposeMessage(msg);
     }
-#endif
     LLVMTargetMachineRef tm = cheap ? c->tm_fast : c->tm;
     if (r == EVMJIT_OK) {
         int opt = baseline || big ? 0 : c->opt_level; /* mem2reg only */

@@ -29,6 +29,8 @@ if [ -n "$missing" ]; then
     fi
 fi
 
+# LLVM's IR verifier on every compilation of every test (the first tier skips it by default).
+export EVMJIT_LLVM_VERIFY=1
 export EVMJIT_FIXTURES="${EVMJIT_FIXTURES:-$(cd .. && pwd)/shared/fixtures}"
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 LOGDIR=build/logs

@@ -1623,6 +1623,7 @@ static void bench(int opt, const char *code_path, const char *input_path, int re
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    setenv("EVMJIT_LLVM_VERIFY", "1", 0); /* every compilation's IR checked (make llvm-random too) */
     B = shim_table();
     char err[256] = "";
     compiler = B->create(-1, err, sizeof err);
