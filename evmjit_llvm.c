@@ -695,6 +695,7 @@ typedef struct el_cg {
     int32_t *fn_num;                       /* baseline: per head block, its function's number */
     int32_t dispatch_num;                  /* baseline: the dispatch function's */
     LLVMValueRef state;                    /* baseline: the driver's {len, gas, pc} */
+    LLVMValueRef fn_table;                 /* baseline: the functions by number */
     int32_t cur_head;
     LLVMValueRef classify;  /* i32 classify(i64 base, i64 gas, i32 first): see el_classifier */
     LLVMTypeRef classify_ty;
@@ -1463,20 +1464,10 @@ static LLVMValueRef el_state_field(el_cg *g, int k) {
     return LLVMBuildGEP2(g->b, g->i64, g->state, &idx, 1, "");
 }
 
-/* The baseline tier's edge between functions: the state goes to the driver, which calls
-   function number `num` next. LLVM's fast instruction selector cannot do tail calls (each
-   one went through SelectionDAG, about 9% of a baseline compile); a return and a call can. */
-static void el_bl_transfer(el_cg *g, int32_t num, LLVMValueRef len, LLVMValueRef gas, LLVMValueRef pc) {
-    LLVMBuildStore(g->b, len, el_state_field(g, 0));
-    LLVMBuildStore(g->b, gas, el_state_field(g, 1));
-    if (pc) LLVMBuildStore(g->b, pc, el_state_field(g, 2));
-    LLVMBuildRet(g->b, el_c32(g, EL_NEXT_FN + num));
-}
-
 /* Ends the function with a guaranteed tail call: the stack length and gas travel in
-   registers, the stack items are already in memory. */
-static void el_ret_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef *args /* [4]: block_ty's */) {
-    LLVMValueRef call = LLVMBuildCall2(g->b, g->block_ty, fn, args, 4, "");
+   registers (the baseline tier's in its state), the stack items are already in memory. */
+static void el_ret_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef *args /* block_ty's */) {
+    LLVMValueRef call = LLVMBuildCall2(g->b, g->block_ty, fn, args, g->baseline ? 2 : 4, "");
 #if LLVM_VERSION_MAJOR >= 18
     LLVMSetTailCallKind(call, LLVMTailCallKindMustTail);
 #else
@@ -1484,12 +1475,22 @@ static void el_ret_tail_call(el_cg *g, LLVMValueRef fn, LLVMValueRef *args /* [4
 #endif
     LLVMBuildRet(g->b, call);
 }
-/* Leaves for function fn (baseline: number num), aux its pc for the dispatch, else 0. */
+
+/* Leaves for function fn, aux its pc for the dispatch, else 0. The baseline tier returns to
+   its driver with the function's number (num) and the state instead: LLVM's fast
+   instruction selector cannot do tail calls (each went through SelectionDAG, about 9% of a
+   baseline compile), a return it can. */
 static void el_tail_call(el_cg *g, LLVMValueRef fn, int32_t num, LLVMValueRef aux) {
-    LLVMValueRef args[4] = {g->frame, LLVMBuildLoad2(g->b, g->i64, g->len_var, ""),
-                            LLVMBuildLoad2(g->b, g->i64, g->gas_var, ""), aux};
-    if (g->baseline) el_bl_transfer(g, num, args[1], args[2], fn == g->dispatch ? aux : NULL);
-    else el_ret_tail_call(g, fn, args);
+    LLVMValueRef len = LLVMBuildLoad2(g->b, g->i64, g->len_var, ""), gas = LLVMBuildLoad2(g->b, g->i64, g->gas_var, "");
+    if (!g->baseline) {
+        LLVMValueRef args[4] = {g->frame, len, gas, aux};
+        el_ret_tail_call(g, fn, args);
+        return;
+    }
+    LLVMBuildStore(g->b, len, el_state_field(g, 0));
+    LLVMBuildStore(g->b, gas, el_state_field(g, 1));
+    if (fn == g->dispatch) LLVMBuildStore(g->b, aux, el_state_field(g, 2));
+    LLVMBuildRet(g->b, el_c32(g, EL_NEXT_FN + num));
 }
 
 /* Continue at block `target` (after el_flush): a branch inside this function, a tail call
@@ -2091,7 +2092,8 @@ static LLVMValueRef el_intrinsic(el_cg *g, const char *name, LLVMTypeRef *tys, u
    generator turns into a jump table, but its O0 one into a chain of compares): a constant
    table of 16-bit slots, one per code byte (0: not a JUMPDEST function, else its number + 1);
    a pc that is no case continues at `other` (the JUMPDEST runs, then a bad jump). The caller
-   guarantees pc < code size; the state (stack length, gas) passes on unchanged. */
+   guarantees pc < code size. The case tail calls its function through the driver's table
+   (one call site), the state (stack length, gas) unchanged. */
 static void el_dispatch_table(el_cg *g, LLVMValueRef pc, LLVMBasicBlockRef other) {
     const el_analysis *a = g->a;
     uint16_t *slot = (uint16_t *)calloc(a->code_size ? a->code_size : 1, sizeof *slot);
@@ -2114,7 +2116,9 @@ static void el_dispatch_table(el_cg *g, LLVMValueRef pc, LLVMBasicBlockRef other
     LLVMBasicBlockRef go = el_new_bb(g);
     LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, k, el_c32(g, 0), ""), go, other);
     LLVMPositionBuilderAtEnd(g->b, go);
-    LLVMBuildRet(g->b, LLVMBuildAdd(g->b, k, el_c32(g, EL_NEXT_FN - 1), ""));
+    LLVMValueRef idx = LLVMBuildZExt(g->b, LLVMBuildSub(g->b, k, el_c32(g, 1), ""), g->i64, "");
+    LLVMValueRef args[2] = {g->frame, g->state};
+    el_ret_tail_call(g, el_load(g, g->ptr, LLVMBuildGEP2(g->b, g->ptr, g->fn_table, &idx, 1, ""), 8), args);
 }
 
 /* The baseline tier's exported function: the driver. It holds the state {stack length, gas,
@@ -2131,7 +2135,7 @@ static void el_bl_driver(el_cg *g, int32_t n_fns) {
     for (uint32_t bi = 0; bi < a->n_blocks; bi++)
         if (g->fns[bi]) fns[g->fn_num[bi]] = g->fns[bi];
     if (g->dispatch) fns[g->dispatch_num] = g->dispatch;
-    LLVMValueRef table = LLVMAddGlobal(g->mod, LLVMArrayType2(g->ptr, (uint64_t)n_fns), "evmjit_fns");
+    LLVMValueRef table = g->fn_table = LLVMAddGlobal(g->mod, LLVMArrayType2(g->ptr, (uint64_t)n_fns), "evmjit_fns");
     LLVMSetInitializer(table, LLVMConstArray2(g->ptr, fns, (uint64_t)n_fns));
     free(fns);
     LLVMSetGlobalConstant(table, 1);
