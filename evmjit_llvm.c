@@ -754,7 +754,7 @@ static LLVMValueRef el_word_at(el_cg *g, LLVMValueRef base, int64_t idx) {
    fields and stack items across stores to the others. Calls still clobber everything. */
 enum { EL_T_STACK, EL_T_MEMORY, EL_T_FRAME, EL_T_MSG, EL_T_DATA };
 static LLVMValueRef el_tbaa(el_cg *g, LLVMValueRef inst, int cls) {
-    LLVMSetMetadata(inst, g->tbaa_kind, g->tbaa[cls]);
+    if (!g->baseline) LLVMSetMetadata(inst, g->tbaa_kind, g->tbaa[cls]); /* no pass would read it */
     return inst;
 }
 static void el_tbaa_init(el_cg *g) {
@@ -780,7 +780,7 @@ static LLVMBasicBlockRef el_new_bb(el_cg *g) { return LLVMAppendBasicBlockInCont
 /* A conditional branch whose first successor is the expected one. */
 static void el_br_likely(el_cg *g, LLVMValueRef cond, LLVMBasicBlockRef hot, LLVMBasicBlockRef cold) {
     LLVMValueRef br = LLVMBuildCondBr(g->b, cond, hot, cold);
-    LLVMSetMetadata(br, g->prof_kind, g->weights_likely);
+    if (!g->baseline) LLVMSetMetadata(br, g->prof_kind, g->weights_likely); /* O0 places blocks in order */
 }
 
 static LLVMValueRef el_call1(el_cg *g, LLVMTypeRef ty, LLVMValueRef fn, LLVMValueRef x) {
@@ -1014,10 +1014,15 @@ static void el_section(el_cg *g, uint32_t from, uint32_t to) {
     if (!chk_need && !chk_lim && gas == 0) return;
     LLVMValueRef gv = LLVMBuildLoad2(g->b, g->i64, g->gas_var, "");
     LLVMValueRef ok = NULL;
-    if (chk_need) ok = LLVMBuildICmp(g->b, LLVMIntSGE, g->base, el_c64(g, need), "");
-    if (chk_lim) {
-        LLVMValueRef c = LLVMBuildICmp(g->b, LLVMIntSLE, g->base, el_c64(g, lim), "");
-        ok = ok ? LLVMBuildAnd(g->b, ok, c, "") : c;
+    if (chk_need && chk_lim && need <= lim) { /* one unsigned range check: base - need <= lim - need */
+        ok = LLVMBuildICmp(g->b, LLVMIntULE, LLVMBuildSub(g->b, g->base, el_c64(g, need), ""),
+                           el_c64(g, (int64_t)lim - need), "");
+    } else {
+        if (chk_need) ok = LLVMBuildICmp(g->b, LLVMIntSGE, g->base, el_c64(g, need), "");
+        if (chk_lim) {
+            LLVMValueRef c = LLVMBuildICmp(g->b, LLVMIntSLE, g->base, el_c64(g, lim), "");
+            ok = ok ? LLVMBuildAnd(g->b, ok, c, "") : c;
+        }
     }
     if (gas) {
         LLVMValueRef c = LLVMBuildICmp(g->b, LLVMIntSGE, gv, el_c64(g, gas), "");
@@ -1870,12 +1875,23 @@ static void el_bl_memory(el_cg *g, uint8_t op) {
     LLVMBuilderRef B = g->b;
     const LLVMValueRef *off = ops[0].l;
     int64_t width = op == 0x53 ? 1 : 32;
-    LLVMValueRef size = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size));
-    LLVMValueRef high = el_or(g, el_or(g, off[1], off[2]), off[3]);
-    LLVMValueRef inside = el_and(g, LLVMBuildICmp(B, LLVMIntEQ, high, el_c64(g, 0), ""),
-                                 el_and(g, LLVMBuildICmp(B, LLVMIntUGE, size, el_c64(g, width), ""),
-                                        LLVMBuildICmp(B, LLVMIntULE, off[0],
-                                                      LLVMBuildSub(B, size, el_c64(g, width), ""), "")));
+    LLVMValueRef size = el_frame_load(g, g->i64, offsetof(evmjit_frame, memory_size)), inside;
+    bool constant_off = true;
+    for (int k = 0; k < 4; k++) constant_off = constant_off && LLVMIsAConstantInt(off[k]);
+    if (constant_off) { /* the usual case: the end is a constant (2^40: more than gas can buy) */
+        uint64_t end = LLVMConstIntGetZExtValue(off[0]) + (uint64_t)width;
+        bool small = LLVMConstIntGetZExtValue(off[0]) < (1ull << 40) && !LLVMConstIntGetZExtValue(off[1]) &&
+                     !LLVMConstIntGetZExtValue(off[2]) && !LLVMConstIntGetZExtValue(off[3]);
+        inside = small ? LLVMBuildICmp(B, LLVMIntUGE, size, el_c64(g, (int64_t)end), "") : LLVMConstInt(g->i1, 0, 0);
+    } else {
+        LLVMValueRef high = el_or(g, el_or(g, off[1], off[2]), off[3]);
+        inside = el_and(g, LLVMBuildICmp(B, LLVMIntEQ, high, el_c64(g, 0), ""),
+                        el_and(g, LLVMBuildICmp(B, LLVMIntUGE, size, el_c64(g, width), ""),
+                               LLVMBuildICmp(B, LLVMIntULE, off[0], LLVMBuildSub(B, size, el_c64(g, width), ""), "")));
+    }
+    /* The operands go to args before the branch: the builtin reads them there, and O0 code
+       would spill every limb that stayed live into both paths. */
+    for (int k = 0; k < n; k++) el_store_limbs(g, g->args, k, ops[k].l);
     LLVMBasicBlockRef fast = el_new_bb(g), slow = el_new_bb(g), join = el_new_bb(g);
     el_br_likely(g, inside, fast, slow);
 
@@ -1896,15 +1912,13 @@ static void el_bl_memory(el_cg *g, uint8_t op) {
             el_store_t(g, el_c64(g, (int64_t)__builtin_bswap64(v)), p, 1, EL_T_MEMORY);
         }
     } else {
-        if (op == 0x52) el_store_limbs(g, g->args, 0, ops[1].l);
         if (!g->rev32) g->rev32 = LLVMAddFunction(g->mod, "evmjit_rt_rev32", g->rt_ty);
-        LLVMValueRef args[2] = {op == 0x52 ? base : g->args, op == 0x52 ? g->args : base};
+        LLVMValueRef args[2] = {op == 0x52 ? base : g->args, op == 0x52 ? el_word_at(g, g->args, 1) : base};
         LLVMBuildCall2(B, g->rt_ty, g->rev32, args, 2, "");
     }
     LLVMBuildBr(B, join);
 
     LLVMPositionBuilderAtEnd(B, slow);
-    for (int k = 0; k < n; k++) el_store_limbs(g, g->args, k, ops[k].l);
     el_builtin_call(g, el_memory_builtin(op), op, g->args, true);
     LLVMBuildBr(B, join);
 
