@@ -117,9 +117,9 @@
 /* ---- Budgets (see el_check_budget) ---------------------------------------------------------
    Compile time is linear in the reachable code (one LLVM function per superblock), and
    LLVM's instruction selection dominates: measured on 2 shared cores, about 100 us per
-   byte of reachable code on the full tier and about 10-15 us on the baseline tier that
-   the default level compiles first (weth, 3 KiB: 27 ms; 24 KiB contracts 0.15 to 0.4 s:
-   onchain-lm-v2 0.15, fiat_token 0.22, univ2_router 0.22, seaport 0.38). The full tier,
+   byte of reachable code on the full tier and about 8-12 us on the baseline tier that
+   the default level compiles first (weth, 3 KiB: 24-33 ms; 24 KiB contracts 0.15 to 0.35 s:
+   onchain-lm-v2 0.15, univ2_router 0.17, fiat_token 0.27, seaport 0.35). The full tier,
    which a hot program is upgraded to in the background, takes up to about 5 s for 24 KiB;
    at levels 0 and 1 inputs over EVMJIT_LLVM_BIG_* take mem2reg only and CodeGenLevelNone
    on the full tier's IR (about 35 us per byte). Peak memory stays under about 100 MiB.
@@ -2116,9 +2116,14 @@ static void el_dispatch_table(el_cg *g, LLVMValueRef pc, LLVMBasicBlockRef other
         el_err(g->err, g->err_size, "out of memory in code generation");
         return;
     }
-    for (uint32_t bi = 0; bi < a->n_blocks; bi++)
-        if (a->blocks[bi].jumpdest && a->blocks[bi].reachable && g->fns[bi] && g->fn_num[bi] < 65535)
-            slot[a->insts[a->blocks[bi].first].pc] = (uint16_t)(g->fn_num[bi] + 1);
+    for (uint32_t bi = 0; bi < a->n_blocks && !g->failed; bi++) {
+        if (!a->blocks[bi].jumpdest || !a->blocks[bi].reachable || !g->fns[bi]) continue;
+        if (g->fn_num[bi] >= 65535) { /* the target budget keeps functions far fewer */
+            g->failed = true;
+            el_err(g->err, g->err_size, "internal: over 65,534 functions for the dispatch table");
+        }
+        slot[a->insts[a->blocks[bi].first].pc] = (uint16_t)(g->fn_num[bi] + 1);
+    }
     LLVMValueRef slots = LLVMAddGlobal(g->mod, LLVMArrayType2(g->i8, 2 * a->code_size), "dispatch_slots");
     LLVMSetInitializer(slots, LLVMConstStringInContext(g->ctx, (const char *)slot, (unsigned)(2 * a->code_size), 1));
     LLVMSetGlobalConstant(slots, 1);

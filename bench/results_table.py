@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""results_table.py BENCH_JSON FIRST_TIER_JSON: the README's results table (Markdown) from
-`evmjit bench --json BENCH_JSON` (all modes; JIT converged after upgrades) and
-`evmjit bench --first-tier --mode interp,jit --json FIRST_TIER_JSON` (the first tier alone),
-then the figures the LLVM backend's targets are judged by. Standard library only."""
+"""results_table.py BENCH_JSON FIRST_TIER_JSON [FIRST_TIER_JSON...]: the README's results
+table (Markdown) from `evmjit bench --json BENCH_JSON` (all modes; JIT converged after
+upgrades) and `evmjit bench --first-tier --mode interp,jit --json FIRST_TIER_JSON` (the first
+tier alone), then the figures the LLVM backend's targets are judged by. With several first-tier
+runs, a contract's compile time is its median over them (the first gives everything else):
+compile times on a shared machine move far more from run to run than execution times.
+Standard library only."""
 import json
 import math
 import statistics
@@ -40,19 +43,27 @@ def geomean(values):
 
 
 def main():
-    if len(sys.argv) != 3:
-        print("usage: results_table.py BENCH_JSON FIRST_TIER_JSON", file=sys.stderr)
+    if len(sys.argv) < 3:
+        print("usage: results_table.py BENCH_JSON FIRST_TIER_JSON [FIRST_TIER_JSON...]", file=sys.stderr)
         return 2
     with open(sys.argv[1]) as f:
         rows = json.load(f)
-    with open(sys.argv[2]) as f:
-        first = {r["name"]: r for r in json.load(f)}
+    firsts = []
+    for path in sys.argv[2:]:
+        with open(path) as f:
+            firsts.append({r["name"]: r for r in json.load(f)})
+    first = firsts[0]
+
+    def compile_total(name):
+        runs = [f[name]["compile_ns"]["total"] for f in firsts if f.get(name, {}).get("compiled_codes")]
+        return statistics.median(runs) if runs else None
+
     print("| benchmark | gas used | interpreter | JIT | speedup | first tier | speedup | AOT | speedup "
           "| compile (first tier) | native code (first tier) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         f1 = first.get(r["name"], {})
-        compiled = f1.get("compile_ns", {}).get("total") if f1.get("compiled_codes") else None
+        compiled = compile_total(r["name"]) if f1.get("compiled_codes") else None
         compile_cell = ns(compiled) if compiled else ("not compiled¹" if f1.get("compile_failures") else "-")
         print(f"| {r['name']} | {r['gas_used']:,} | {ns(r.get('interp_ns'))} | {ns(r.get('jit_ns'))} "
               f"| {x(r.get('jit_speedup'))} | {ns(f1.get('jit_ns'))} | {x(f1.get('jit_speedup'))} "
@@ -67,8 +78,9 @@ def main():
           f"first tier {x(geomean(first.get(r['name'], {}).get('jit_speedup') for r in main_rows))}")
     revmc = [r for r in first.values() if "revmc" in r.get("file", "") and r.get("compiled_codes")]
     if revmc:
-        totals = [r["compile_ns"]["total"] for r in revmc]
-        print(f"revmc: median first compile {ns(statistics.median(totals))}, max {ns(max(totals))}, "
+        totals = [compile_total(r["name"]) for r in revmc]
+        print(f"revmc: median first compile {ns(statistics.median(totals))}, max {ns(max(totals))} "
+              f"(per contract, the median of {len(firsts)} run{'s' if len(firsts) > 1 else ''}), "
               f"first tier {x(geomean(r.get('jit_speedup') for r in revmc))} over {len(revmc)} fixtures")
     for name in ("erc20_transfer", "uniswap_v2_pair", "seaport"):
         r = next((r for r in rows if r["name"] == name), None)
