@@ -676,8 +676,8 @@ typedef struct el_cg {
     LLVMValueRef fn, frame;
     LLVMValueRef len_var, gas_var, args, cbuf;
     LLVMValueRef stack_end, msg, builtins;
-    LLVMValueRef bswap256, bswap160, bswap64, ctlz256, memcpy_fn, memset_fn;
-    LLVMTypeRef bswap256_ty, bswap160_ty, bswap64_ty, ctlz256_ty, memcpy_ty, memset_ty;
+    LLVMValueRef bswap256, bswap160, ctlz256, memcpy_fn, memset_fn;
+    LLVMTypeRef bswap256_ty, bswap160_ty, ctlz256_ty, memcpy_ty, memset_ty;
     LLVMBasicBlockRef oog_bb, badjump_bb; /* per function */
     LLVMBasicBlockRef cold_bb;            /* per function: calls the classifier */
     LLVMValueRef cold_first, cold_base, cold_gas; /* its phis */
@@ -1908,8 +1908,9 @@ static void el_bl_memory(el_cg *g, uint8_t op) {
     } else if (constant) {
         for (int k = 0; k < 4; k++) {
             LLVMValueRef at = el_c64(g, 8 * (3 - k)), p = LLVMBuildGEP2(B, g->i8, base, &at, 1, "");
-            uint64_t v = LLVMConstIntGetZExtValue(ops[1].l[k]);
-            el_store_t(g, el_c64(g, (int64_t)__builtin_bswap64(v)), p, 1, EL_T_MEMORY);
+            uint64_t v = LLVMConstIntGetZExtValue(ops[1].l[k]), swapped = 0;
+            for (int i = 0; i < 8; i++, v >>= 8) swapped = swapped << 8 | (v & 0xff);
+            el_store_t(g, el_c64(g, (int64_t)swapped), p, 1, EL_T_MEMORY);
         }
     } else {
         if (!g->rev32) g->rev32 = LLVMAddFunction(g->mod, "evmjit_rt_rev32", g->rt_ty);
@@ -2202,7 +2203,6 @@ static void el_cg_init(el_cg *g) {
     g->rt_ty = LLVMFunctionType(LLVMVoidTypeInContext(C), rparams, 2, 0);
     g->bswap256 = el_intrinsic(g, "llvm.bswap", &g->i256, 1, &g->bswap256_ty);
     g->bswap160 = el_intrinsic(g, "llvm.bswap", &g->i160, 1, &g->bswap160_ty);
-    g->bswap64 = el_intrinsic(g, "llvm.bswap", &g->i64, 1, &g->bswap64_ty);
     g->ctlz256 = el_intrinsic(g, "llvm.ctlz", &g->i256, 1, &g->ctlz256_ty);
     LLVMTypeRef mc[3] = {g->ptr, g->ptr, g->i64};
     g->memcpy_fn = el_intrinsic(g, "llvm.memcpy", mc, 3, &g->memcpy_ty);
