@@ -1075,6 +1075,17 @@ static void el_section(el_cg *g, uint32_t from, uint32_t to) {
     if (chk_lim) g->known_max = lim;
 }
 
+/* A private constant table `name` holding init (read-only data of this module). */
+static LLVMValueRef el_const_table(el_cg *g, const char *name, LLVMValueRef init) {
+    LLVMValueRef t = LLVMAddGlobal(g->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(t, init);
+    LLVMSetGlobalConstant(t, 1);
+    LLVMSetLinkage(t, LLVMPrivateLinkage);
+    LLVMSetUnnamedAddress(t, LLVMGlobalUnnamedAddr);
+    LLVMSetAlignment(t, 8);
+    return t;
+}
+
 /* The body of the classifier: walks the events from `first` until one fails.
      i32 classify(i64 base, i64 gas, i32 first)
    GAS t: gas < t -> OUT_OF_GAS; UNDER t: base < t -> STACK_UNDERFLOW; OVER t: base > t ->
@@ -1088,12 +1099,8 @@ static void el_classifier(el_cg *g) {
         return;
     }
     for (size_t i = 0; i < g->n_events; i++) vals[i] = el_c64(g, g->events[i]);
-    LLVMValueRef table = LLVMAddGlobal(g->mod, arr, "evmjit_sections");
-    LLVMSetInitializer(table, LLVMConstArray2(g->i64, vals, g->n_events));
+    LLVMValueRef table = el_const_table(g, "evmjit_sections", LLVMConstArray2(g->i64, vals, g->n_events));
     free(vals);
-    LLVMSetGlobalConstant(table, 1);
-    LLVMSetLinkage(table, LLVMPrivateLinkage);
-    LLVMSetUnnamedAddress(table, LLVMGlobalUnnamedAddr);
 
     LLVMValueRef f = g->classify;
     LLVMValueRef base = LLVMGetParam(f, 0), gas = LLVMGetParam(f, 1), first = LLVMGetParam(f, 2);
@@ -2125,11 +2132,8 @@ static void el_dispatch_table(el_cg *g, LLVMValueRef pc, LLVMBasicBlockRef other
         }
         slot[a->insts[a->blocks[bi].first].pc] = (uint16_t)(g->fn_num[bi] + 1);
     }
-    LLVMValueRef slots = LLVMAddGlobal(g->mod, LLVMArrayType2(g->i8, 2 * a->code_size), "dispatch_slots");
-    LLVMSetInitializer(slots, LLVMConstStringInContext(g->ctx, (const char *)slot, (unsigned)(2 * a->code_size), 1));
-    LLVMSetGlobalConstant(slots, 1);
-    LLVMSetLinkage(slots, LLVMPrivateLinkage);
-    LLVMSetAlignment(slots, 8);
+    LLVMValueRef slots = el_const_table(
+        g, "dispatch_slots", LLVMConstStringInContext(g->ctx, (const char *)slot, (unsigned)(2 * a->code_size), 1));
     free(slot);
     LLVMValueRef sp = LLVMBuildGEP2(g->b, LLVMInt16TypeInContext(g->ctx), slots, &pc, 1, "");
     LLVMValueRef k = LLVMBuildZExt(g->b, el_load(g, LLVMInt16TypeInContext(g->ctx), sp, 2), g->i32, "");
@@ -2155,12 +2159,8 @@ static void el_bl_driver(el_cg *g, int32_t n_fns) {
     for (uint32_t bi = 0; bi < a->n_blocks; bi++)
         if (g->fns[bi]) fns[g->fn_num[bi]] = g->fns[bi];
     if (g->dispatch) fns[g->dispatch_num] = g->dispatch;
-    LLVMValueRef table = g->fn_table = LLVMAddGlobal(g->mod, LLVMArrayType2(g->ptr, (uint64_t)n_fns), "evmjit_fns");
-    LLVMSetInitializer(table, LLVMConstArray2(g->ptr, fns, (uint64_t)n_fns));
+    LLVMValueRef table = g->fn_table = el_const_table(g, "evmjit_fns", LLVMConstArray2(g->ptr, fns, (uint64_t)n_fns));
     free(fns);
-    LLVMSetGlobalConstant(table, 1);
-    LLVMSetLinkage(table, LLVMPrivateLinkage);
-    LLVMSetAlignment(table, 8);
 
     LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(C, g->fn, ""), loop = LLVMAppendBasicBlockInContext(C, g->fn, ""),
                       next = LLVMAppendBasicBlockInContext(C, g->fn, ""), done = LLVMAppendBasicBlockInContext(C, g->fn, "");
