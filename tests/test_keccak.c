@@ -236,6 +236,34 @@ static void test_against_openssl_sha3(const uint8_t *big) {
            total);
 }
 
+/* The header picks its keccak-f rounds by CPU on x86-64 (a BMI1 build and the portable one):
+   both must give the same permutation, whichever one this machine's hashes above used. */
+static void test_permutation_variants(void) {
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    long bad = 0, runs = 0;
+    for (int n = 0; n < 200; n++) {
+        uint64_t a[25], b[25];
+        for (int i = 0; i < 25; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            a[i] = b[i] = x;
+        }
+        evmjit__keccakf_rounds(a);
+        evmjit__keccakf(b);
+        bad += memcmp(a, b, sizeof a) != 0;
+        runs++;
+#if defined(__GNUC__) && defined(__x86_64__)
+        if (__builtin_cpu_supports("bmi")) {
+            for (int i = 0; i < 25; i++) b[i] = a[i];
+            evmjit__keccakf_rounds(a);
+            evmjit__keccakf_bmi(b);
+            bad += memcmp(a, b, sizeof a) != 0;
+            runs++;
+        }
+#endif
+    }
+    CHECKF(bad == 0, "keccak-f variants: %ld of %ld permutations differ from the portable rounds", bad, runs);
+}
+
 int main(void) {
     uint8_t *big = malloc(MIB + 601);
     if (!big) {
@@ -247,6 +275,7 @@ int main(void) {
     test_one_mib(big);
     test_incremental(big);
     test_against_openssl_sha3(big);
+    test_permutation_variants();
     free(big);
     return check_summary();
 }
