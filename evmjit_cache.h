@@ -1922,23 +1922,40 @@ EVMJIT_API void evmjit_keccak_absorb(evmjit_keccak *k, const uint8_t *data, size
     k->buffered = size;
 }
 
-EVMJIT_API evmjit_bytes32 evmjit_keccak_final(evmjit_keccak *k) {
-    /* pad10*1 with the Keccak domain bit 0x01 (SHA3 would use 0x06) */
-    memset(k->buffer + k->buffered, 0, 136 - k->buffered);
-    k->buffer[k->buffered] ^= 0x01;
-    k->buffer[135] ^= 0x80;
-    evmjit__keccak_absorb_block(k->state, k->buffer);
-    evmjit_bytes32 out;
+/* The last, partial block (size < 136 bytes): XORed into s with Keccak's pad10*1 (domain
+   bit 0x01; SHA3 would use 0x06), then the permutation. No block buffer is zeroed. */
+static void evmjit__keccak_absorb_last(uint64_t s[25], const uint8_t *data, size_t size) {
+    size_t i = 0;
+    for (; i + 8 <= size; i += 8) s[i / 8] ^= evmjit__load_le64(data + i);
+    uint64_t lane = 0;
+    for (size_t j = size; j > i; j--) lane = (lane << 8) | data[j - 1];
+    s[i / 8] ^= lane ^ ((uint64_t)0x01 << (8 * (size - i)));
+    s[16] ^= (uint64_t)0x80 << 56;
+    evmjit__keccakf(s);
+}
+
+static evmjit_bytes32 evmjit__keccak_output(const uint64_t s[25]) {
+    evmjit_bytes32 out; /* lanes 0..3, each little-endian */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out.bytes, s, 32);
+#else
     for (int i = 0; i < 4; i++)
-        for (int b = 0; b < 8; b++) out.bytes[8 * i + b] = (uint8_t)(k->state[i] >> (8 * b));
+        for (int b = 0; b < 8; b++) out.bytes[8 * i + b] = (uint8_t)(s[i] >> (8 * b));
+#endif
     return out;
 }
 
+EVMJIT_API evmjit_bytes32 evmjit_keccak_final(evmjit_keccak *k) {
+    evmjit__keccak_absorb_last(k->state, k->buffer, k->buffered);
+    return evmjit__keccak_output(k->state);
+}
+
+/* One shot: the blocks straight from data, no buffer copies. */
 EVMJIT_API evmjit_bytes32 evmjit_keccak256(const uint8_t *data, size_t size) {
-    evmjit_keccak k;
-    evmjit_keccak_init(&k);
-    evmjit_keccak_absorb(&k, data, size);
-    return evmjit_keccak_final(&k);
+    uint64_t s[25] = {0};
+    for (; size >= 136; data += 136, size -= 136) evmjit__keccak_absorb_block(s, data);
+    evmjit__keccak_absorb_last(s, data, size);
+    return evmjit__keccak_output(s);
 }
 
 /* ---- 256-bit words ---------------------------------------------------------------------- */
@@ -3270,19 +3287,19 @@ EVMJIT_API const evmjit_builtins *evmjit_builtins_table(void) { return &evmjit__
 /* Each running frame needs an EVM stack (32 KiB), memory and the interpreter's code analysis
    (a zero-padded copy of the code and its JUMPDEST bitmap). The buffers come from a
    per-thread free list, so a call at depth d reuses what depth d used last time: after
-   warm-up, execute allocates nothing. Analyses are kept in a small per-thread table keyed
-   by (code pointer, length) and verified with one memcmp against the copy, so a contract
-   called again is not rescanned (a 24 KiB scan costs ~15 us, the memcmp under 1 us). An
-   entry used by a running frame is never replaced; a nested frame whose slot is busy uses
-   its buffers' private analysis instead. Everything here is owned by one thread and freed at
+   warm-up, execute allocates nothing. Analyses are kept in a small per-thread table whose
+   slot is chosen by the code's length and last 16 bytes (where solc puts the metadata hash)
+   and verified with one memcmp against the copy, so a contract called again is not
+   rescanned (a 24 KiB scan costs ~15 us, the memcmp under 1 us), even when the host hands
+   over its code in a new buffer each time. An entry used by a running frame is never
+   replaced; a nested frame whose slot is busy uses its buffers' private analysis instead. Everything here is owned by one thread and freed at
    thread exit (tss destructor) or by evmjit_thread_cleanup(). */
 
 #define EVMJIT__ANALYSIS_SLOTS 16
 
 typedef struct evmjit__analysis {
-    const uint8_t *code; /* the caller's code this was computed for (NULL: empty slot) */
-    size_t size;
-    uint8_t *buf; /* padded copy (size + EVMJIT__CODE_PADDING), then the bitmap */
+    size_t size;  /* of the code this was computed for */
+    uint8_t *buf; /* padded copy (size + EVMJIT__CODE_PADDING), then the bitmap; NULL: empty */
     size_t capacity;
     uint32_t users; /* running frames of this thread that use it */
 } evmjit__analysis;
@@ -3390,23 +3407,29 @@ static evmjit_status_code evmjit__analysis_fill(evmjit__analysis *a, const evmji
         if (op == 0x5b) map[pc / 8] |= (uint8_t)(1u << (pc % 8));
         else if (op >= 0x60 && op <= 0x7f) pc += (size_t)(op - 0x5f);
     }
-    a->code = f->code;
     a->size = n;
     return EVMJIT_SUCCESS;
 }
 
-/* The analysis of f's code: this thread's cached one when the pointer, length and bytes
-   match, else a fresh one in the cache slot (if no running frame uses it) or in the frame's
+/* The analysis cache slot of a code: a hash of its length and its last 16 bytes. */
+static size_t evmjit__analysis_slot(const uint8_t *code, size_t size) {
+    uint64_t tail[2] = {0, 0};
+    size_t n = size < 16 ? size : 16;
+    if (n) memcpy((uint8_t *)tail + 16 - n, code + size - n, n);
+    uint64_t k = (size * 0x9e3779b97f4a7c15u) ^ tail[0] ^ (tail[1] * 0xff51afd7ed558ccdu);
+    return (size_t)((k ^ (k >> 29) ^ (k >> 47)) % EVMJIT__ANALYSIS_SLOTS);
+}
+
+/* The analysis of f's code: this thread's cached one when the length and bytes match,
+   else a fresh one in the cache slot (if no running frame uses it) or in the frame's
    private buffer. The caller releases it with `users--`. */
 static evmjit_status_code evmjit__analyze(evmjit_frame *f, evmjit__frame_buffers *b,
                                           evmjit__analysis **out) {
     evmjit__thread_state *ts = evmjit__thread();
     evmjit__analysis *a = &b->private_analysis;
     if (ts) {
-        uintptr_t k = (uintptr_t)f->code ^ ((uintptr_t)f->code_size * 0x9e3779b97f4a7c15u);
-        evmjit__analysis *slot = &ts->analyses[((k >> 4) ^ (k >> 16)) % EVMJIT__ANALYSIS_SLOTS];
-        /* slot->buf: an empty slot (code NULL) must not match NULL, empty code */
-        if (slot->buf && slot->code == f->code && slot->size == f->code_size &&
+        evmjit__analysis *slot = &ts->analyses[evmjit__analysis_slot(f->code, f->code_size)];
+        if (slot->buf && slot->size == f->code_size &&
             (f->code_size == 0 || !memcmp(slot->buf, f->code, f->code_size))) {
             slot->users++;
             *out = slot;

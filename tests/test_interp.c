@@ -93,12 +93,12 @@ int main(void) {
                r.status_code);
     }
     {
-        /* The analysis cache keys on (code pointer, length): the same buffer rewritten with
-           other code of the same length must be analysed again. Code A jumps to a JUMPDEST
-           at 3; code B has PUSH data there, so the same jump must fail. */
-        static uint8_t buf[6];
-        const uint8_t a[6] = {0x60, 0x03, 0x56, 0x5b, 0x00, 0x00};
-        const uint8_t bcode[6] = {0x60, 0x03, 0x56, 0x61, 0x5b, 0x00};
+        /* The analysis cache picks a slot by the code's length and last 16 bytes, so other
+           code of the same length and tail, in the same buffer rewritten, shares the slot
+           and must be analysed again. Code A jumps to a JUMPDEST at 3; code B has a PUSH2
+           there, so the same jump must fail. */
+        static uint8_t buf[21];
+        uint8_t a[21] = {0x60, 0x03, 0x56, 0x5b, 0x00}, bcode[21] = {0x60, 0x03, 0x56, 0x61, 0x5b};
         mock m;
         memset(&m, 0, sizeof m);
         m.rev = EVMJIT_CANCUN;
@@ -112,7 +112,11 @@ int main(void) {
         evmjit_result r1 = interp_execute(&m, &msg);
         memcpy(buf, bcode, sizeof buf);
         evmjit_result r2 = interp_execute(&m, &msg);
+        /* and A again from another buffer: its analysis is found or made, never B's */
+        m.code = a;
+        evmjit_result r3 = interp_execute(&m, &msg);
         CHECK(r1.status_code == EVMJIT_SUCCESS);
+        CHECK(r3.status_code == EVMJIT_SUCCESS);
         CHECK(r2.status_code == EVMJIT_BAD_JUMP_DESTINATION);
     }
     {
