@@ -3292,8 +3292,9 @@ EVMJIT_API const evmjit_builtins *evmjit_builtins_table(void) { return &evmjit__
    and verified with one memcmp against the copy, so a contract called again is not
    rescanned (a 24 KiB scan costs ~15 us, the memcmp under 1 us), even when the host hands
    over its code in a new buffer each time. An entry used by a running frame is never
-   replaced; a nested frame whose slot is busy uses its buffers' private analysis instead. Everything here is owned by one thread and freed at
-   thread exit (tss destructor) or by evmjit_thread_cleanup(). */
+   replaced; a nested frame whose slot is busy uses its buffers' private analysis instead.
+   Everything here is owned by one thread and freed at thread exit (tss destructor) or by
+   evmjit_thread_cleanup(). */
 
 #define EVMJIT__ANALYSIS_SLOTS 16
 
